@@ -1,0 +1,234 @@
+package org.careledger.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.careledger.client.ApiClient;
+import org.careledger.client.ApiException;
+import org.careledger.client.Transactions;
+import org.careledger.client.keys.KeyFile;
+import org.careledger.core.contract.Command;
+import org.careledger.core.contract.Role;
+import org.careledger.core.crypto.Ed25519;
+import org.careledger.core.crypto.Sha256;
+import org.careledger.node.NetworkInit;
+import org.careledger.node.Node;
+import org.careledger.node.NodeConfig;
+
+/**
+ * End-to-end load: many clients submit pre-signed transactions (notary anchors, each signed by
+ * one of several registered service identities) over HTTP to a real node and wait for their
+ * commit receipts. Reports committed tx/s, commit latency percentiles, and, as the in-run
+ * baseline, raw Ed25519 verifications/s on this machine measured in the same run.
+ *
+ * <p>Closed loop ({@code rate == 0}): {@code clients} requests are always outstanding, which
+ * finds the peak. Open loop ({@code rate > 0}): requests are sent on a fixed schedule and the
+ * latency is measured from the scheduled time, so a slow node cannot hide its queueing.
+ */
+public final class LoadGenerator {
+  /** What to run. {@code nodeUrl} null means: start a fresh node of our own. */
+  public record Options(String nodeUrl, Path adminKey, char[] passphrase, int clients,
+      int signers, int seconds, int rate, Path workDir) {}
+
+  /** What was measured. */
+  public record Result(long committed, long failed, double seconds, double txPerSecond,
+      double p50ms, double p99ms, double p999ms, double rawVerifyPerSecond) {
+    public double ratioToRawVerify() {
+      return txPerSecond / rawVerifyPerSecond;
+    }
+
+    public String format() {
+      return String.format(
+          "committed %d tx in %.1f s (%d failed): %.0f tx/s; commit latency p50 %.1f ms, "
+              + "p99 %.1f ms, p99.9 %.1f ms; raw Ed25519 verify %.0f/s on all cores; "
+              + "ratio committed/raw-verify %.3f",
+          committed, seconds, failed, txPerSecond, p50ms, p99ms, p999ms, rawVerifyPerSecond,
+          ratioToRawVerify());
+    }
+  }
+
+  private LoadGenerator() {}
+
+  public static Result run(Options o, java.io.PrintStream log) throws Exception {
+    Node fresh = null;
+    String url = o.nodeUrl();
+    Ed25519.KeyPair admin;
+    try {
+      if (url == null) {
+        Path dir = Files.createTempDirectory(o.workDir(), "bench-node");
+        int raftPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+          raftPort = s.getLocalPort();
+        }
+        NetworkInit.init(dir, new NetworkInit.Options("careledger-bench", "org1", "Bench",
+            "admin", "node1", "127.0.0.1:" + raftPort, "127.0.0.1:0"), null,
+            System.currentTimeMillis());
+        fresh = Node.start(NodeConfig.load(dir, null), null);
+        url = fresh.baseUrl();
+        admin = KeyFile.read(dir.resolve("keys/admin.key"), null);
+        log.println("started a fresh node at " + url + " in " + dir);
+      } else {
+        admin = KeyFile.read(o.adminKey(), o.passphrase());
+      }
+      double raw = rawVerifyPerSecond(3);
+      log.printf("baseline: raw Ed25519 verifications %.0f/s (%d threads)%n", raw,
+          Runtime.getRuntime().availableProcessors());
+      Result r = load(o, url, admin, raw, log);
+      log.println(r.format());
+      return r;
+    } finally {
+      if (fresh != null) {
+        fresh.close();
+      }
+    }
+  }
+
+  /** Raw Ed25519 verifications per second on all cores, for {@code seconds}. */
+  public static double rawVerifyPerSecond(int seconds) throws InterruptedException {
+    int threads = Runtime.getRuntime().availableProcessors();
+    Ed25519.KeyPair k = Ed25519.KeyPair.generate();
+    byte[] pk = k.publicKey();
+    byte[] msg = new byte[300];
+    byte[] sig = k.sign(msg);
+    AtomicLong total = new AtomicLong();
+    long end = System.nanoTime() + seconds * 1_000_000_000L;
+    List<Thread> ts = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      Thread th = new Thread(() -> {
+        long n = 0;
+        while (System.nanoTime() < end) {
+          if (!Ed25519.verify(pk, msg, sig)) {
+            throw new IllegalStateException("verification failed");
+          }
+          n++;
+        }
+        total.addAndGet(n);
+      });
+      ts.add(th);
+      th.start();
+    }
+    for (Thread th : ts) {
+      th.join();
+    }
+    return total.get() / (double) seconds;
+  }
+
+  private static Result load(Options o, String url, Ed25519.KeyPair admin, double raw,
+      java.io.PrintStream log) throws Exception {
+    ApiClient api = new ApiClient(url, admin);
+    String chain = api.get("/api/v1/status").get("chain").asText();
+    String token = api.token();
+    long tag = System.currentTimeMillis();
+    List<Ed25519.KeyPair> signers = new ArrayList<>();
+    for (int i = 0; i < o.signers(); i++) {
+      Ed25519.KeyPair k = Ed25519.KeyPair.generate();
+      api.submit(Transactions.sign(chain, admin, new Command.Register("load-" + tag + "-" + i,
+          Role.SERVICE, k.publicKey(), null), System.currentTimeMillis(),
+          Transactions.DEFAULT_VALIDITY_MS));
+      signers.add(k);
+    }
+    int total = o.rate() > 0 ? o.rate() * o.seconds() : Math.max(20_000, 15_000 * o.seconds());
+    log.printf("registered %d signers; pre-signing %d transactions%n", signers.size(), total);
+    byte[][] txs = new byte[total][];
+    long now = System.currentTimeMillis();
+    AtomicInteger next = new AtomicInteger();
+    List<Thread> ts = new ArrayList<>();
+    for (int t = 0; t < Runtime.getRuntime().availableProcessors(); t++) {
+      Thread th = new Thread(() -> {
+        for (int i; (i = next.getAndIncrement()) < total; ) {
+          Ed25519.KeyPair k = signers.get(i % signers.size());
+          byte[] digest = Sha256.hash((tag + "/" + i).getBytes());
+          txs[i] = Transactions.sign(chain, k, new Command.Anchor(digest, "load"), now,
+              Transactions.DEFAULT_VALIDITY_MS);
+        }
+      });
+      ts.add(th);
+      th.start();
+    }
+    for (Thread th : ts) {
+      th.join();
+    }
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5)).build();
+    URI submit = URI.create(url + "/api/v1/transactions");
+    long[] latencies = new long[total];
+    Arrays.fill(latencies, -1);
+    AtomicLong ok = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    Semaphore window = new Semaphore(o.clients());
+    CountDownLatch done = new CountDownLatch(total);
+    long start = System.nanoTime();
+    long deadline = start + o.seconds() * 1_000_000_000L;
+    long interval = o.rate() > 0 ? 1_000_000_000L / o.rate() : 0;
+    int sent = 0;
+    for (; sent < total; sent++) {
+      long scheduled;
+      if (interval > 0) {
+        scheduled = start + sent * interval;
+        long wait = scheduled - System.nanoTime();
+        if (wait > 0) {
+          java.util.concurrent.locks.LockSupport.parkNanos(wait);
+        }
+      } else {
+        window.acquire();
+        scheduled = System.nanoTime();
+      }
+      if (System.nanoTime() > deadline) {
+        if (interval == 0) {
+          window.release();
+        }
+        break;
+      }
+      final int i = sent;
+      final long t0 = scheduled;
+      HttpRequest req = HttpRequest.newBuilder(submit).header("Authorization", "Bearer " + token)
+          .header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
+          .POST(HttpRequest.BodyPublishers.ofByteArray(txs[i])).build();
+      http.sendAsync(req, HttpResponse.BodyHandlers.discarding()).whenComplete((res, err) -> {
+        if (err == null && res.statusCode() == 200) {
+          latencies[i] = System.nanoTime() - t0;
+          ok.incrementAndGet();
+        } else {
+          failed.incrementAndGet();
+        }
+        if (interval == 0) {
+          window.release();
+        }
+        done.countDown();
+      });
+    }
+    for (int i = sent; i < total; i++) {
+      done.countDown();
+    }
+    done.await();
+    double secs = (System.nanoTime() - start) / 1e9;
+    long[] lat = Arrays.stream(latencies).filter(l -> l >= 0).sorted().toArray();
+    return new Result(ok.get(), failed.get(), secs, ok.get() / secs, pct(lat, 0.50),
+        pct(lat, 0.99), pct(lat, 0.999), raw);
+  }
+
+  private static double pct(long[] sorted, double p) {
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    return sorted[(int) Math.min(sorted.length - 1, Math.floor(p * sorted.length))] / 1e6;
+  }
+
+  /** For callers that only need a token check of a running node. */
+  static JsonNode status(String url, Ed25519.KeyPair key) throws ApiException {
+    return new ApiClient(url, key).get("/api/v1/status");
+  }
+}

@@ -1,0 +1,58 @@
+package org.careledger.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.careledger.bench.LoadGenerator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Run the end-to-end load generator against a running node (--node, --key with"
+        + " an org admin key) or a fresh node of its own (--fresh).")
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--node", description = "Node API URL.")
+  String node;
+
+  @Option(names = "--key", description = "An org admin key file (registers the load signers).")
+  Path key;
+
+  @Option(names = "--fresh", description = "Start a fresh node in a temporary dir and load it.")
+  boolean fresh;
+
+  @Option(names = "--clients", defaultValue = "256",
+      description = "Concurrent requests in closed-loop mode (default: ${DEFAULT-VALUE}).")
+  int clients;
+
+  @Option(names = "--signers", defaultValue = "16",
+      description = "Distinct registered signer identities (default: ${DEFAULT-VALUE}).")
+  int signers;
+
+  @Option(names = "--seconds", defaultValue = "20",
+      description = "How long to send (default: ${DEFAULT-VALUE}).")
+  int seconds;
+
+  @Option(names = "--rate", defaultValue = "0",
+      description = "Open loop at this many tx/s; 0 = closed loop (default: ${DEFAULT-VALUE}).")
+  int rate;
+
+  @Mixin Options.Passphrase passphrase;
+
+  @Override
+  public Integer call() throws Exception {
+    if (fresh == (node != null)) {
+      throw new IllegalArgumentException("give either --fresh or --node with --key");
+    }
+    if (node != null && key == null) {
+      throw new IllegalArgumentException("--node needs --key (an org admin key file)");
+    }
+    if (clients < 1 || seconds < 1 || signers < 1 || rate < 0) {
+      throw new IllegalArgumentException("--clients, --seconds and --signers must be positive");
+    }
+    Path work = Files.createTempDirectory("careledger-bench");
+    LoadGenerator.run(new LoadGenerator.Options(node, key, passphrase.orNull(), clients,
+        signers, seconds, rate, work), System.out);
+    return 0;
+  }
+}

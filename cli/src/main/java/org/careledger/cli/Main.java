@@ -1,0 +1,53 @@
+package org.careledger.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code careledger} command. Exit codes: 0 success; 1 the operation failed (refused,
+ * unreachable, not found); 2 usage error; 3 verification found a problem.
+ */
+@Command(name = "careledger", mixinStandardHelpOptions = true, version = "careledger 0.1.0",
+    description = "CareLedger: a verifiable health-records ledger.",
+    subcommands = {InitCommand.class, NodeCommand.class, KeygenCommand.class,
+        IdentityCommand.class, TxCommand.class, VerifyCommand.class, ProofCommand.class,
+        StatusCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+  public static final int FAILED = 1;
+  public static final int VERIFY_FAILED = 3;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.err);
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns the exit code (tests call this in-process). */
+  public static int run(String... args) {
+    boolean node = args.length > 0 && (args[0].equals("node") || args[0].equals("bench"));
+    if (System.getProperty("careledger.log.level") == null) {
+      System.setProperty("careledger.log.level", node ? "INFO" : "WARN");
+    }
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+      commandLine.getErr().println("careledger: " + msg);
+      return e instanceof VerificationFailed ? VERIFY_FAILED : FAILED;
+    });
+    return cl.execute(args);
+  }
+
+  /** Thrown by commands whose check found a problem; exits with {@link #VERIFY_FAILED}. */
+  static final class VerificationFailed extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    VerificationFailed(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,190 @@
+package org.careledger.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.Ed25519Signer;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.OctetKeyPair;
+import com.nimbusds.jose.util.Base64URL;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Date;
+import java.util.List;
+import java.util.UUID;
+import org.careledger.core.crypto.Ed25519;
+
+/**
+ * A client of the node's JSON API. It authenticates SMART Backend Services style: it signs a
+ * short-lived JWT assertion with its Ed25519 key and trades it at {@code /api/v1/auth/token} for
+ * a bearer token, which it renews when it expires. Thread-safe.
+ */
+public final class ApiClient {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  public static final String TOKEN_PATH = "/api/v1/auth/token";
+
+  private final List<URI> nodes;
+  private final Ed25519.KeyPair key;
+  private final HttpClient http;
+  private volatile int current;
+  private volatile String token;
+  private volatile long tokenExpires;
+
+  /** A client for the node(s) at {@code baseUrls}; the first reachable one is used. */
+  public ApiClient(List<String> baseUrls, Ed25519.KeyPair keyOrNull) {
+    if (baseUrls.isEmpty()) {
+      throw new IllegalArgumentException("at least one node URL is required");
+    }
+    this.nodes = baseUrls.stream().map(u -> URI.create(u.endsWith("/")
+        ? u.substring(0, u.length() - 1) : u)).toList();
+    this.key = keyOrNull;
+    this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+        .version(HttpClient.Version.HTTP_1_1).build();
+  }
+
+  public ApiClient(String baseUrl, Ed25519.KeyPair keyOrNull) {
+    this(List.of(baseUrl), keyOrNull);
+  }
+
+  public URI node() {
+    return nodes.get(current);
+  }
+
+  /** Builds the signed client assertion for the token endpoint of {@code node}. */
+  public static String clientAssertion(Ed25519.KeyPair key, URI tokenEndpoint, long now) {
+    try {
+      byte[] secret = key.exportSecret();
+      OctetKeyPair jwk = new OctetKeyPair.Builder(Curve.Ed25519, Base64URL.encode(key.publicKey()))
+          .d(Base64URL.encode(secret)).keyID(key.keyId()).build();
+      java.util.Arrays.fill(secret, (byte) 0);
+      JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer(key.keyId()).subject(key.keyId())
+          .audience(tokenEndpoint.toString()).jwtID(UUID.randomUUID().toString())
+          .issueTime(new Date(now)).expirationTime(new Date(now + 4 * 60_000)).build();
+      SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.EdDSA)
+          .keyID(key.keyId()).type(JOSEObjectType.JWT).build(), claims);
+      jwt.sign(new Ed25519Signer(jwk));
+      return jwt.serialize();
+    } catch (JOSEException e) {
+      throw new IllegalStateException("cannot sign client assertion", e);
+    }
+  }
+
+  /** Exchanges a fresh client assertion for a bearer token. */
+  public synchronized String token() throws ApiException {
+    if (key == null) {
+      throw new ApiException(0, null, "this command needs a key (--key)");
+    }
+    long now = System.currentTimeMillis();
+    if (token != null && now < tokenExpires - 30_000) {
+      return token;
+    }
+    return withFailover(base -> {
+      URI endpoint = URI.create(base + TOKEN_PATH);
+      String form = "grant_type=client_credentials"
+          + "&client_assertion_type=" + enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+          + "&client_assertion=" + enc(clientAssertion(key, endpoint, now))
+          + "&scope=" + enc("system/*.*");
+      HttpRequest req = HttpRequest.newBuilder(endpoint)
+          .header("Content-Type", "application/x-www-form-urlencoded")
+          .POST(HttpRequest.BodyPublishers.ofString(form)).timeout(Duration.ofSeconds(30)).build();
+      JsonNode body = send(req);
+      token = body.get("access_token").asText();
+      tokenExpires = now + body.get("expires_in").asLong() * 1000;
+      return token;
+    });
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  /** GET with the bearer token. */
+  public JsonNode get(String path) throws ApiException {
+    String t = token();
+    return withFailover(base -> send(HttpRequest.newBuilder(URI.create(base + path))
+        .header("Authorization", "Bearer " + t).timeout(Duration.ofSeconds(30)).GET().build()));
+  }
+
+  /** GET without authentication (health). */
+  public JsonNode getPublic(String path) throws ApiException {
+    return withFailover(base -> send(HttpRequest.newBuilder(URI.create(base + path))
+        .timeout(Duration.ofSeconds(30)).GET().build()));
+  }
+
+  /** Submits signed transaction bytes and waits for the commit receipt. */
+  public JsonNode submit(byte[] tx) throws ApiException {
+    String t = token();
+    return withFailover(base -> send(HttpRequest.newBuilder(
+            URI.create(base + "/api/v1/transactions"))
+        .header("Authorization", "Bearer " + t).header("Content-Type", "application/json")
+        .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(tx))
+        .build()));
+  }
+
+  /** The underlying HTTP client, for callers that pipeline many requests. */
+  public HttpClient http() {
+    return http;
+  }
+
+  private interface Call<T> {
+    T apply(URI base) throws ApiException;
+  }
+
+  private <T> T withFailover(Call<T> call) throws ApiException {
+    ApiException last = null;
+    for (int attempt = 0; attempt < nodes.size(); attempt++) {
+      int i = (current + attempt) % nodes.size();
+      try {
+        T r = call.apply(nodes.get(i));
+        current = i;
+        return r;
+      } catch (ApiException e) {
+        if (e.status() != 0 && e.status() != 503) {
+          throw e;
+        }
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  private JsonNode send(HttpRequest req) throws ApiException {
+    HttpResponse<byte[]> res;
+    try {
+      res = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (IOException e) {
+      throw new ApiException(0, null, "cannot reach " + req.uri().getAuthority() + ": "
+          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(0, null, "interrupted");
+    }
+    JsonNode body;
+    try {
+      body = JSON.readTree(res.body());
+    } catch (IOException e) {
+      body = null;
+    }
+    if (res.statusCode() >= 300) {
+      String detail = body != null && body.has("detail") ? body.get("detail").asText()
+          : "HTTP " + res.statusCode();
+      String title = body != null && body.has("title") ? body.get("title").asText() + ": " : "";
+      throw new ApiException(res.statusCode(), body, title + detail);
+    }
+    if (body == null) {
+      throw new ApiException(res.statusCode(), null, "the node answered with a body that is not JSON");
+    }
+    return body;
+  }
+}

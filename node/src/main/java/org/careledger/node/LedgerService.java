@@ -1,0 +1,206 @@
+package org.careledger.node;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.careledger.core.ledger.Block;
+import org.careledger.core.ledger.BlockProposal;
+import org.careledger.core.ledger.Ledger;
+import org.careledger.core.ledger.TxResult;
+import org.careledger.core.crypto.Ed25519;
+import org.careledger.core.merkle.MerkleAppender;
+import org.careledger.core.merkle.MerkleTree;
+import org.careledger.core.tx.Refusal;
+import org.careledger.core.tx.Transaction;
+import org.careledger.node.store.LedgerStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A node's ledger: admission checks on the way in, block application on the way out of Raft,
+ * and the futures that tell submitters what became of their transactions.
+ *
+ * <p>{@link #admit} is called from many threads. {@link #apply} is called by the Raft state
+ * machine, one entry at a time in log order; it is the only writer of the store.
+ */
+public final class LedgerService {
+  private static final Logger LOG = LoggerFactory.getLogger(LedgerService.class);
+  private static final int VERIFIED_CACHE_LIMIT = 1_000_000;
+
+  /** What became of a submitted transaction. */
+  public record Outcome(TxResult result, long height) {}
+
+  private final String nodeName;
+  private final LedgerStore store;
+  private final Ed25519.KeyPair nodeKey;
+  private final Ledger admission;
+  private final Ledger execution;
+  private final MerkleTree tree;
+  private final Set<ByteBuffer> verified = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<ByteBuffer, CompletableFuture<Outcome>> pending =
+      new ConcurrentHashMap<>();
+  private MerkleAppender appender;
+  private volatile Block latest;
+
+  private LedgerService(String nodeName, LedgerStore store, Ed25519.KeyPair nodeKey,
+      String chain) {
+    this.nodeName = nodeName;
+    this.store = store;
+    this.nodeKey = nodeKey;
+    this.admission = new Ledger(chain, (tx, pk) -> {
+      boolean ok = Ed25519.verify(pk, tx.signedBytes(), tx.signature());
+      if (ok && verified.size() < VERIFIED_CACHE_LIMIT) {
+        verified.add(ByteBuffer.wrap(tx.id()));
+      }
+      return ok;
+    });
+    // a signature this node checked at admission need not be checked again when it is applied:
+    // the key id is a hash of the key, so the same id always names the same public key
+    this.execution = new Ledger(chain, (tx, pk) -> verified.remove(ByteBuffer.wrap(tx.id()))
+        || Ed25519.verify(pk, tx.signedBytes(), tx.signature()));
+    this.tree = new MerkleTree(store.nodes());
+  }
+
+  /**
+   * Opens the ledger in {@code store}, writing block 0 from the genesis transaction if the store
+   * is empty.
+   */
+  public static LedgerService open(String nodeName, LedgerStore store, byte[] genesisTx,
+      Ed25519.KeyPair nodeKey) throws IOException {
+    MerkleAppender appender;
+    String chain;
+    if (store.height() < 0) {
+      appender = MerkleAppender.empty();
+      Ledger.Genesis g = Ledger.genesis(genesisTx, appender);
+      store.commitBlock(Block.sign(g.block().header(), nodeKey), g.block().accepted(),
+          g.block().writes(), g.block().nodes(), -1);
+      chain = g.ledger().chain();
+      LOG.info("{}: wrote genesis block of chain {}", nodeName, chain);
+    } else {
+      appender = MerkleAppender.restore(store.logSize(), store.nodes());
+      chain = store.block(0).header().chain();
+    }
+    LedgerService s = new LedgerService(nodeName, store, nodeKey, chain);
+    s.appender = appender;
+    s.latest = store.block(store.height());
+    return s;
+  }
+
+  public String chain() {
+    return admission.chain();
+  }
+
+  public LedgerStore store() {
+    return store;
+  }
+
+  public MerkleTree tree() {
+    return tree;
+  }
+
+  public Block latest() {
+    return latest;
+  }
+
+  public String nodeKeyId() {
+    return nodeKey.keyId();
+  }
+
+  /**
+   * Checks a transaction against the latest state and the local clock and, if it passes,
+   * registers a future for its outcome. Returns a refusal instead when it does not pass.
+   */
+  public Admission admit(Transaction tx, long now) {
+    ByteBuffer id = ByteBuffer.wrap(tx.id());
+    if (store.leafOf(tx.id()) >= 0) {
+      return new Admission.Refused(Refusal.of(Refusal.Reason.DUPLICATE,
+          "transaction " + tx.idHex() + " is already committed"));
+    }
+    switch (admission.check(tx, store.state(), now)) {
+      case Ledger.Checked.Refused r -> {
+        return new Admission.Refused(r.refusal());
+      }
+      case Ledger.Checked.Ok ok -> {
+        CompletableFuture<Outcome> f = new CompletableFuture<>();
+        if (pending.putIfAbsent(id, f) != null) {
+          return new Admission.Refused(Refusal.of(Refusal.Reason.DUPLICATE,
+              "transaction " + tx.idHex() + " is already being ordered"));
+        }
+        return new Admission.Admitted(f);
+      }
+    }
+  }
+
+  /** The result of {@link #admit}. */
+  public sealed interface Admission {
+    record Admitted(CompletableFuture<Outcome> outcome) implements Admission {}
+
+    record Refused(Refusal refusal) implements Admission {}
+  }
+
+  /** Fails the futures of transactions that could not be ordered. */
+  public void abandon(List<byte[]> txIds, Throwable cause) {
+    for (byte[] id : txIds) {
+      CompletableFuture<Outcome> f = pending.remove(ByteBuffer.wrap(id));
+      if (f != null) {
+        f.completeExceptionally(cause);
+      }
+    }
+  }
+
+  /** The applied Raft index recorded in the store. */
+  public long appliedIndex() {
+    return store.appliedIndex();
+  }
+
+  /**
+   * Applies one ordered proposal as the next block and completes the futures of its
+   * transactions. Entries at or below the stored applied index were applied before a restart
+   * and are skipped.
+   */
+  public void apply(BlockProposal proposal, long raftIndex) throws IOException {
+    if (raftIndex <= store.appliedIndex()) {
+      return;
+    }
+    Block prev = latest;
+    long height = prev.header().height() + 1;
+    Ledger.BlockResult r = execution.executeBlock(store.state(), proposal, height,
+        prev.header().hash(), prev.header().time(), appender);
+    Block block = null;
+    try {
+      if (r.header() != null) {
+        block = Block.sign(r.header(), nodeKey);
+        store.commitBlock(block, r.accepted(), r.writes(), r.nodes(), raftIndex);
+        latest = block;
+      } else {
+        store.markApplied(raftIndex);
+      }
+    } catch (IOException | RuntimeException e) {
+      // the appender already holds this block's leaves; rebuild it from what was stored
+      appender = MerkleAppender.restore(store.logSize(), store.nodes());
+      throw e;
+    }
+    long h = block == null ? -1 : height;
+    for (TxResult res : r.results()) {
+      byte[] id = switch (res) {
+        case TxResult.Committed c -> c.txId();
+        case TxResult.Refused f -> f.txId();
+      };
+      if (id == null) {
+        continue;
+      }
+      CompletableFuture<Outcome> f = pending.remove(ByteBuffer.wrap(id));
+      if (f != null) {
+        f.complete(new Outcome(res, res instanceof TxResult.Committed ? h : -1));
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return nodeName;
+  }
+}

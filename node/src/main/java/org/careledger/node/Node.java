@@ -1,0 +1,117 @@
+package org.careledger.node;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+import org.careledger.client.GenesisFile;
+import org.careledger.client.keys.KeyFile;
+import org.careledger.core.contract.Command;
+import org.careledger.core.crypto.Ed25519;
+import org.careledger.node.auth.TokenService;
+import org.careledger.node.http.ApiHandler;
+import org.careledger.node.ordering.Batcher;
+import org.careledger.node.ordering.RaftOrdering;
+import org.careledger.node.store.LedgerStore;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running CareLedger node: ledger store, Raft ordering, batcher and HTTP API. {@link #start}
+ * returns once the API is listening; {@link #close} stops everything in reverse order.
+ */
+public final class Node implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Node.class);
+
+  private final NodeConfig config;
+  private LedgerStore store;
+  private RaftOrdering ordering;
+  private Batcher batcher;
+  private Server http;
+
+  private Node(NodeConfig config) {
+    this.config = config;
+  }
+
+  public static Node start(NodeConfig config, char[] passphraseOrNull) throws Exception {
+    Node n = new Node(config);
+    try {
+      n.doStart(passphraseOrNull);
+    } catch (Exception | Error e) {
+      n.close();
+      throw e;
+    }
+    return n;
+  }
+
+  private void doStart(char[] passphraseOrNull) throws Exception {
+    String name = config.nodeId();
+    LOG.info("{}: starting with {}", name, config);
+    byte[] genesisBytes = Files.readAllBytes(config.genesisFile());
+    GenesisFile genesis = GenesisFile.parse(genesisBytes);
+    Ed25519.KeyPair nodeKey = KeyFile.read(config.nodeKeyFile(), passphraseOrNull);
+    List<RaftOrdering.Peer> peers = genesis.command().organizations().stream()
+        .map(o -> new RaftOrdering.Peer(o.nodeId(), o.nodeAddress())).toList();
+    Command.OrgSpec mine = genesis.command().organizations().stream()
+        .filter(o -> o.nodeId().equals(config.nodeId())).findFirst()
+        .orElseThrow(() -> new IOException("node " + config.nodeId() + " is not in the genesis"));
+    if (!Ed25519.keyId(mine.nodeKey()).equals(nodeKey.keyId())) {
+      throw new IOException("the node key does not match the genesis entry of " + name);
+    }
+    store = LedgerStore.open(config.ledgerDir());
+    LedgerService ledger = LedgerService.open(name, store, genesisBytes, nodeKey);
+    ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), peers, ledger.chain(),
+        ledger);
+    ordering.start();
+    batcher = new Batcher(name, ordering, ledger, config.queueSize(), config.maxBatch(), 3);
+    batcher.start();
+
+    QueuedThreadPool pool = new QueuedThreadPool(64, 8);
+    pool.setName("http");
+    http = new Server(pool);
+    ServerConnector connector = new ServerConnector(http);
+    connector.setHost(config.httpHost());
+    connector.setPort(config.httpPort());
+    http.addConnector(connector);
+    ErrorHandler errors = new ErrorHandler();
+    errors.setShowStacks(false);
+    errors.setShowMessageInTitle(false);
+    http.setErrorHandler(errors);
+    PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    http.setHandler(new ApiHandler(name, config.nodeId(), ledger, batcher, new TokenService(),
+        ordering::isLeader, metrics));
+    http.start();
+    LOG.info("{}: chain {} at height {}, API on http://{}:{}", name, ledger.chain(),
+        ledger.latest().header().height(), config.httpHost(), connector.getLocalPort());
+  }
+
+  /** The port the API listens on (useful with port 0). */
+  public int httpPort() {
+    return ((ServerConnector) http.getConnectors()[0]).getLocalPort();
+  }
+
+  public String baseUrl() {
+    return "http://" + config.httpHost() + ":" + httpPort();
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (http != null) {
+      http.stop();
+    }
+    if (batcher != null) {
+      batcher.close();
+    }
+    if (ordering != null) {
+      ordering.close();
+    }
+    if (store != null) {
+      store.close();
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package org.careledger.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.careledger.core.json.CanonicalJson;
+
+/**
+ * A node's settings, validated once. Read from {@code node.json} in the data dir (written by
+ * {@code careledger init}); the HTTP address may be overridden on the command line.
+ *
+ * <p>Keys: {@code node-id} (this node's identity in the genesis), {@code http} (host:port of the
+ * API), {@code max-batch} (transactions per block, default 4000), {@code queue-size} (admitted
+ * transactions waiting to be ordered, default 50000).
+ */
+public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
+    int maxBatch, int queueSize) {
+
+  public NodeConfig {
+    if (httpPort < 0 || httpPort > 65535) {
+      throw new IllegalArgumentException("Invalid HTTP port " + httpPort + "; must be 0..65535");
+    }
+    if (maxBatch < 1 || maxBatch > 100_000) {
+      throw new IllegalArgumentException("Invalid max-batch " + maxBatch + "; must be 1..100000");
+    }
+    if (queueSize < maxBatch) {
+      throw new IllegalArgumentException("queue-size " + queueSize + " must be >= max-batch");
+    }
+  }
+
+  public static final String FILE = "node.json";
+
+  public Path genesisFile() {
+    return dataDir.resolve("genesis.json");
+  }
+
+  public Path nodeKeyFile() {
+    return dataDir.resolve("keys").resolve("node.key");
+  }
+
+  public Path ledgerDir() {
+    return dataDir.resolve("ledger");
+  }
+
+  public Path raftDir() {
+    return dataDir.resolve("raft");
+  }
+
+  /** Loads {@code node.json}; {@code httpOverride} ("host:port") replaces its HTTP address. */
+  public static NodeConfig load(Path dataDir, String httpOverride) throws IOException {
+    Path f = dataDir.resolve(FILE);
+    if (!Files.isRegularFile(f)) {
+      throw new IOException("no " + FILE + " in " + dataDir + "; run 'careledger init' first");
+    }
+    JsonNode n;
+    try {
+      n = CanonicalJson.parse(Files.readAllBytes(f));
+    } catch (CanonicalJson.InvalidJsonException e) {
+      throw new IOException(f + " is not valid JSON");
+    }
+    String http = httpOverride != null ? httpOverride : n.path("http").asText("127.0.0.1:8080");
+    HostPort hp = HostPort.parse(http);
+    return new NodeConfig(dataDir, n.path("node-id").asText(), hp.host(), hp.port(),
+        n.path("max-batch").asInt(4000), n.path("queue-size").asInt(50_000));
+  }
+
+  public static void write(Path dataDir, String nodeId, String http) throws IOException {
+    ObjectNode o = CanonicalJson.object();
+    o.put("node-id", nodeId);
+    o.put("http", http);
+    o.put("max-batch", 4000);
+    o.put("queue-size", 50_000);
+    Files.writeString(dataDir.resolve(FILE), o.toPrettyString() + "\n");
+  }
+
+  /** A host and port, parsed from "host:port". */
+  public record HostPort(String host, int port) {
+    public static HostPort parse(String s) {
+      int i = s.lastIndexOf(':');
+      if (i <= 0) {
+        throw new IllegalArgumentException("expected HOST:PORT, got '" + s + "'");
+      }
+      try {
+        return new HostPort(s.substring(0, i), Integer.parseInt(s.substring(i + 1)));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("expected HOST:PORT, got '" + s + "'");
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "node-id=" + nodeId + " data=" + dataDir + " http=" + httpHost + ":" + httpPort
+        + " max-batch=" + maxBatch + " queue-size=" + queueSize;
+  }
+}

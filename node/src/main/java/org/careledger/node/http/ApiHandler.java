@@ -1,0 +1,461 @@
+package org.careledger.node.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.careledger.core.crypto.Codec;
+import org.careledger.core.json.CanonicalJson;
+import org.careledger.core.ledger.Block;
+import org.careledger.core.ledger.Membership;
+import org.careledger.core.ledger.TxResult;
+import org.careledger.core.tx.Refusal;
+import org.careledger.core.tx.Transaction;
+import org.careledger.core.tx.TxCodec;
+import org.careledger.node.LedgerService;
+import org.careledger.node.auth.TokenService;
+import org.careledger.node.ordering.Batcher;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.FormFields;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The JSON API ({@code /api/v1}), health ({@code /health}) and metrics ({@code /metrics}).
+ * Every {@code /api/v1} route but the token endpoint needs a bearer token. Errors are RFC 9457
+ * problem documents whose detail never carries an exception message or a payload.
+ */
+public final class ApiHandler extends Handler.Abstract {
+  private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
+  private static final String PROBLEM = "urn:careledger:problem:";
+  private static final Pattern TX = Pattern.compile("/api/v1/transactions/([0-9a-f]{64})");
+  private static final Pattern BLOCK = Pattern.compile("/api/v1/blocks/(\\d{1,18})");
+  private static final Pattern IDENTITY =
+      Pattern.compile("/api/v1/membership/identities/([a-z0-9._-]{1,64})");
+  private static final Pattern KEY = Pattern.compile("/api/v1/membership/keys/([0-9a-f]{32})");
+  private static final Pattern ORG =
+      Pattern.compile("/api/v1/membership/organizations/([a-z0-9._-]{1,64})");
+
+  private final String nodeName;
+  private final String nodeId;
+  private final LedgerService ledger;
+  private final Batcher batcher;
+  private final TokenService tokens;
+  private final java.util.function.BooleanSupplier isLeader;
+  private final PrometheusMeterRegistry metrics;
+  private final Timer commitLatency;
+  private final Counter committed;
+
+  public ApiHandler(String nodeName, String nodeId, LedgerService ledger, Batcher batcher,
+      TokenService tokens, java.util.function.BooleanSupplier isLeader,
+      PrometheusMeterRegistry metrics) {
+    this.nodeName = nodeName;
+    this.nodeId = nodeId;
+    this.ledger = ledger;
+    this.batcher = batcher;
+    this.tokens = tokens;
+    this.isLeader = isLeader;
+    this.metrics = metrics;
+    this.commitLatency = Timer.builder("careledger_commit_latency")
+        .description("time from admission to commit acknowledgement")
+        .publishPercentiles(0.5, 0.99).register(metrics);
+    this.committed = Counter.builder("careledger_tx_committed").register(metrics);
+    metrics.gauge("careledger_block_height", ledger, l -> l.latest().header().height());
+    metrics.gauge("careledger_log_size", ledger, l -> l.latest().header().logSize());
+  }
+
+  /** An error to report as a problem document. */
+  private static final class Problem extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final int status;
+    final String code;
+    final String title;
+
+    Problem(int status, String code, String title, String detail) {
+      super(detail, null, false, false);
+      this.status = status;
+      this.code = code;
+      this.title = title;
+    }
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    String path = Request.getPathInContext(request);
+    String method = request.getMethod();
+    try {
+      if (path.equals("/health")) {
+        ObjectNode o = CanonicalJson.object();
+        o.put("status", "ok");
+        o.put("node", nodeId);
+        o.put("leader", isLeader.getAsBoolean());
+        o.put("height", ledger.latest().header().height());
+        o.put("logSize", ledger.latest().header().logSize());
+        json(response, callback, 200, o);
+        return true;
+      }
+      if (path.equals("/metrics")) {
+        response.setStatus(200);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; version=0.0.4");
+        response.write(true, ByteBuffer.wrap(metrics.scrape().getBytes(StandardCharsets.UTF_8)),
+            callback);
+        return true;
+      }
+      if (!path.startsWith("/api/v1/")) {
+        throw new Problem(404, "not-found", "Not found", "no resource at " + path);
+      }
+      if (path.equals("/api/v1/auth/token")) {
+        requireMethod(method, HttpMethod.POST);
+        token(request, response, callback);
+        return true;
+      }
+      TokenService.Session session = authenticate(request);
+      if (path.equals("/api/v1/transactions")) {
+        requireMethod(method, HttpMethod.POST);
+        submit(request, response, callback);
+        return true;
+      }
+      requireMethod(method, HttpMethod.GET);
+      json(response, callback, 200, read(path, request, session));
+    } catch (Problem p) {
+      problem(response, callback, p);
+    } catch (RuntimeException e) {
+      LOG.error("{}: {} {} failed: {}", nodeName, method, path, e.getClass().getName());
+      problem(response, callback,
+          new Problem(500, "internal", "Internal error", "the node could not answer"));
+    }
+    return true;
+  }
+
+  private static void requireMethod(String method, HttpMethod expected) {
+    if (!expected.is(method)) {
+      throw new Problem(405, "method-not-allowed", "Method not allowed",
+          "use " + expected.asString());
+    }
+  }
+
+  private TokenService.Session authenticate(Request request) {
+    String h = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      throw new Problem(401, "unauthenticated", "Authentication required",
+          "send 'Authorization: Bearer <token>' from " + "/api/v1/auth/token");
+    }
+    TokenService.Session s = tokens.authenticate(h.substring(7).trim(),
+        ledger.store().state(), System.currentTimeMillis());
+    if (s == null) {
+      throw new Problem(401, "unauthenticated", "Authentication required",
+          "the bearer token is unknown, expired or revoked");
+    }
+    return s;
+  }
+
+  private void token(Request request, Response response, Callback callback) {
+    Fields form;
+    try {
+      form = FormFields.getFields(request);
+    } catch (RuntimeException e) {
+      throw new Problem(400, "invalid-request", "Invalid token request",
+          "expected an application/x-www-form-urlencoded body");
+    }
+    if (!"client_credentials".equals(form.getValue("grant_type"))) {
+      throw oauth(400, "unsupported_grant_type", "grant_type must be client_credentials");
+    }
+    if (!"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        .equals(form.getValue("client_assertion_type"))) {
+      throw oauth(400, "invalid_request", "client_assertion_type must be "
+          + "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    }
+    String assertion = form.getValue("client_assertion");
+    if (assertion == null) {
+      throw oauth(400, "invalid_request", "client_assertion is required");
+    }
+    Map.Entry<String, TokenService.Session> t;
+    try {
+      t = tokens.exchange(assertion, "/api/v1/auth/token", ledger.store().state(),
+          System.currentTimeMillis());
+    } catch (TokenService.AuthException e) {
+      throw oauth(401, "invalid_client", e.getMessage());
+    }
+    ObjectNode o = CanonicalJson.object();
+    o.put("access_token", t.getKey());
+    o.put("token_type", "bearer");
+    o.put("expires_in", TokenService.TOKEN_TTL_MS / 1000);
+    o.put("scope", "system/*.*");
+    o.put("identity", t.getValue().identity());
+    o.put("role", t.getValue().role().wireName());
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    json(response, callback, 200, o);
+  }
+
+  private static Problem oauth(int status, String error, String detail) {
+    return new Problem(status, "auth-" + error.replace('_', '-'), "Token request refused",
+        detail);
+  }
+
+  private void submit(Request request, Response response, Callback callback) {
+    long start = System.nanoTime();
+    Content.Source.asByteArrayAsync(request, TxCodec.MAX_TX_BYTES + 1)
+        .whenComplete((bytes, err) -> {
+          try {
+            if (err != null) {
+              throw new Problem(413, Refusal.Reason.TOO_LARGE.code(), "Transaction refused",
+                  "the request body could not be read or exceeds " + TxCodec.MAX_TX_BYTES
+                      + " bytes");
+            }
+            admitAndWait(bytes, start, response, callback);
+          } catch (Problem p) {
+            problem(response, callback, p);
+          } catch (RuntimeException e) {
+            LOG.error("{}: submit failed: {}", nodeName, e.getClass().getName());
+            problem(response, callback,
+                new Problem(500, "internal", "Internal error", "the node could not answer"));
+          }
+        });
+  }
+
+  private void admitAndWait(byte[] bytes, long start, Response response, Callback callback) {
+    Transaction tx = switch (TxCodec.decode(bytes)) {
+      case TxCodec.Decoded.Ok ok -> ok.tx();
+      case TxCodec.Decoded.Refused r -> throw refusal(r.refusal());
+    };
+    LedgerService.Admission a = ledger.admit(tx, System.currentTimeMillis());
+    if (a instanceof LedgerService.Admission.Refused r) {
+      throw refusal(r.refusal());
+    }
+    var outcome = ((LedgerService.Admission.Admitted) a).outcome();
+    if (!batcher.offer(tx)) {
+      ledger.abandon(List.of(tx.id()), new IllegalStateException("overloaded"));
+      throw new Problem(503, "overloaded", "Node overloaded",
+          "too many transactions are waiting to be ordered; retry later");
+    }
+    outcome.orTimeout(60, TimeUnit.SECONDS).whenComplete((o, err) -> {
+      try {
+        if (err != null) {
+          Throwable cause = err instanceof CompletionException ? err.getCause() : err;
+          throw new Problem(503, "not-ordered", "Transaction not ordered",
+              cause instanceof TimeoutException
+                  ? "the transaction was not committed within 60 s; query it by id later"
+                  : "the transaction could not be ordered; it was not committed");
+        }
+        switch (o.result()) {
+          case TxResult.Refused r -> throw refusal(r.refusal());
+          case TxResult.Committed c -> {
+            commitLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            committed.increment();
+            json(response, callback, 200, receipt(bytes, c.txId(), c.leafIndex(), o.height(),
+                ledger.store().block(o.height())));
+          }
+        }
+      } catch (Problem p) {
+        problem(response, callback, p);
+      } catch (RuntimeException e) {
+        LOG.error("{}: receipt failed: {}", nodeName, e.getClass().getName());
+        problem(response, callback,
+            new Problem(500, "internal", "Internal error", "the node could not answer"));
+      }
+    });
+  }
+
+  private static Problem refusal(Refusal r) {
+    return new Problem(r.reason().httpStatus(), r.reason().code(), "Transaction refused",
+        r.detail());
+  }
+
+  /** A receipt: the transaction, its place in the log, and its proof against a signed head. */
+  private ObjectNode receipt(byte[] txBytes, byte[] txId, long leaf, long height, Block head) {
+    ObjectNode o = CanonicalJson.object();
+    o.put("txId", Codec.hex(txId));
+    o.put("leafIndex", leaf);
+    o.put("height", height);
+    try {
+      o.set("tx", CanonicalJson.parse(txBytes));
+    } catch (CanonicalJson.InvalidJsonException e) {
+      throw new IllegalStateException("stored transaction is not JSON");
+    }
+    o.set("inclusionProof", inclusion(leaf, head.header().logSize()));
+    o.set("treeHead", head.toJson());
+    return o;
+  }
+
+  private ObjectNode inclusion(long leaf, long size) {
+    ObjectNode p = CanonicalJson.object();
+    p.put("leafIndex", leaf);
+    p.put("treeSize", size);
+    ArrayNode hashes = p.putArray("hashes");
+    ledger.tree().inclusionProof(leaf, size).forEach(h -> hashes.add(Codec.hex(h)));
+    return p;
+  }
+
+  private JsonNode read(String path, Request request, TokenService.Session session) {
+    Matcher m;
+    Fields q = Request.extractQueryParameters(request);
+    if (path.equals("/api/v1/tree-head")) {
+      return ledger.latest().toJson();
+    }
+    if (path.equals("/api/v1/status")) {
+      Block head = ledger.latest();
+      ObjectNode o = CanonicalJson.object();
+      o.put("chain", ledger.chain());
+      o.put("node", nodeId);
+      o.put("nodeKeyId", ledger.nodeKeyId());
+      o.put("leader", isLeader.getAsBoolean());
+      o.put("height", head.header().height());
+      o.put("logSize", head.header().logSize());
+      o.put("logRoot", Codec.hex(head.header().logRoot()));
+      o.put("appliedIndex", ledger.appliedIndex());
+      o.put("you", session.identity());
+      return o;
+    }
+    if ((m = TX.matcher(path)).matches()) {
+      byte[] id = Codec.unhex(m.group(1));
+      long leaf = ledger.store().leafOf(id);
+      if (leaf < 0) {
+        throw new Problem(404, "not-found", "No such transaction",
+            "no committed transaction " + m.group(1));
+      }
+      Block head = ledger.latest();
+      return receipt(ledger.store().txBytes(leaf), id, leaf, ledger.store().heightOfLeaf(leaf),
+          head);
+    }
+    if ((m = BLOCK.matcher(path)).matches()) {
+      long h = Long.parseLong(m.group(1));
+      Block b = ledger.store().block(h);
+      if (b == null) {
+        throw new Problem(404, "not-found", "No such block", "no block at height " + h);
+      }
+      ObjectNode o = b.toJson();
+      ArrayNode ids = o.putArray("txIds");
+      for (long leaf = b.header().firstLeaf(); leaf < b.header().logSize(); leaf++) {
+        ids.add(Codec.hex(org.careledger.core.crypto.Sha256.hash(ledger.store().txBytes(leaf))));
+      }
+      return o;
+    }
+    if (path.equals("/api/v1/proofs/consistency")) {
+      return consistency(q);
+    }
+    if (path.equals("/api/v1/proofs/inclusion")) {
+      long leaf = number(q, "leaf");
+      long size = q.get("size") == null ? ledger.latest().header().logSize() : number(q, "size");
+      if (leaf < 0 || leaf >= size || size > ledger.latest().header().logSize()) {
+        throw new Problem(400, "bad-range", "Invalid proof request",
+            "need 0 <= leaf < size <= " + ledger.latest().header().logSize());
+      }
+      ObjectNode o = inclusion(leaf, size);
+      o.put("root", Codec.hex(ledger.tree().root(size)));
+      return o;
+    }
+    if ((m = IDENTITY.matcher(path)).matches()) {
+      Membership.Identity i = Membership.identity(ledger.store().state(), m.group(1));
+      if (i == null) {
+        throw new Problem(404, "not-found", "No such identity", "no identity " + m.group(1));
+      }
+      return withHeight(i.toJson());
+    }
+    if ((m = KEY.matcher(path)).matches()) {
+      Membership.KeyRecord k = Membership.key(ledger.store().state(), m.group(1));
+      if (k == null) {
+        throw new Problem(404, "not-found", "No such key", "no key " + m.group(1));
+      }
+      return withHeight(k.toJson());
+    }
+    if ((m = ORG.matcher(path)).matches()) {
+      Membership.Organization org = Membership.organization(ledger.store().state(), m.group(1));
+      if (org == null) {
+        throw new Problem(404, "not-found", "No such organization",
+            "no organization " + m.group(1));
+      }
+      ObjectNode o = CanonicalJson.object();
+      o.put("id", org.id());
+      o.put("name", org.name());
+      return withHeight(o);
+    }
+    throw new Problem(404, "not-found", "Not found", "no resource at " + path);
+  }
+
+  private ObjectNode withHeight(ObjectNode o) {
+    o.put("atHeight", ledger.latest().header().height());
+    return o;
+  }
+
+  private JsonNode consistency(Fields q) {
+    Block head = ledger.latest();
+    if (q.get("fromHeight") != null) {
+      long a = number(q, "fromHeight");
+      long b = q.get("toHeight") == null ? head.header().height() : number(q, "toHeight");
+      Block first = a >= 0 && a <= b ? ledger.store().block(a) : null;
+      Block second = first == null ? null : ledger.store().block(b);
+      if (first == null || second == null) {
+        throw new Problem(400, "bad-range", "Invalid proof request",
+            "need 0 <= fromHeight <= toHeight <= " + head.header().height());
+      }
+      ObjectNode o = CanonicalJson.object();
+      o.set("first", first.toJson());
+      o.set("second", second.toJson());
+      ArrayNode hashes = o.putArray("hashes");
+      ledger.tree().consistencyProof(first.header().logSize(), second.header().logSize())
+          .forEach(h -> hashes.add(Codec.hex(h)));
+      return o;
+    }
+    long a = number(q, "first");
+    long b = q.get("second") == null ? head.header().logSize() : number(q, "second");
+    if (a <= 0 || a > b || b > head.header().logSize()) {
+      throw new Problem(400, "bad-range", "Invalid proof request",
+          "need 0 < first <= second <= " + head.header().logSize());
+    }
+    ObjectNode o = CanonicalJson.object();
+    o.put("firstSize", a);
+    o.put("secondSize", b);
+    o.put("firstRoot", Codec.hex(ledger.tree().root(a)));
+    o.put("secondRoot", Codec.hex(ledger.tree().root(b)));
+    ArrayNode hashes = o.putArray("hashes");
+    ledger.tree().consistencyProof(a, b).forEach(h -> hashes.add(Codec.hex(h)));
+    return o;
+  }
+
+  private static long number(Fields q, String name) {
+    String v = q.getValue(name);
+    if (v == null || !v.matches("\\d{1,18}")) {
+      throw new Problem(400, "bad-parameter", "Invalid parameter",
+          "query parameter '" + name + "' must be a non-negative integer");
+    }
+    return Long.parseLong(v);
+  }
+
+  private static void json(Response response, Callback callback, int status, JsonNode body) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+    response.write(true, ByteBuffer.wrap(CanonicalJson.canonicalize(body)), callback);
+  }
+
+  private static void problem(Response response, Callback callback, Problem p) {
+    ObjectNode o = CanonicalJson.object();
+    o.put("type", PROBLEM + p.code);
+    o.put("title", p.title);
+    o.put("status", p.status);
+    o.put("detail", p.getMessage());
+    response.setStatus(p.status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/problem+json");
+    if (p.status == 401) {
+      response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
+    }
+    response.write(true, ByteBuffer.wrap(CanonicalJson.canonicalize(o)), callback);
+  }
+}

@@ -1,0 +1,97 @@
+package org.careledger.node.ordering;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.careledger.core.ledger.BlockProposal;
+import org.careledger.core.tx.Transaction;
+import org.careledger.node.LedgerService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Group commit: admitted transactions wait here until the next proposal leaves. While up to
+ * {@code maxInFlight} proposals are being ordered, new transactions accumulate, so the batch size
+ * grows with the load and one synced Raft entry acknowledges many transactions.
+ */
+public final class Batcher implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Batcher.class);
+
+  private final String nodeName;
+  private final BlockingQueue<Transaction> queue;
+  private final RaftOrdering ordering;
+  private final LedgerService ledger;
+  private final int maxBatch;
+  private final Semaphore inFlight;
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  public Batcher(String nodeName, RaftOrdering ordering, LedgerService ledger, int queueSize,
+      int maxBatch, int maxInFlight) {
+    this.nodeName = nodeName;
+    this.ordering = ordering;
+    this.ledger = ledger;
+    this.queue = new ArrayBlockingQueue<>(queueSize);
+    this.maxBatch = maxBatch;
+    this.inFlight = new Semaphore(maxInFlight);
+    this.thread = new Thread(this::run, "batcher");
+    this.thread.setDaemon(true);
+  }
+
+  public void start() {
+    thread.start();
+  }
+
+  /** Queues an admitted transaction; false if the queue is full (the node is overloaded). */
+  public boolean offer(Transaction tx) {
+    return running && queue.offer(tx);
+  }
+
+  private void run() {
+    List<Transaction> batch = new ArrayList<>(maxBatch);
+    while (running) {
+      try {
+        Transaction first = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        inFlight.acquire();
+        batch.add(first);
+        queue.drainTo(batch, maxBatch - 1);
+        List<byte[]> bytes = new ArrayList<>(batch.size());
+        List<byte[]> ids = new ArrayList<>(batch.size());
+        for (Transaction tx : batch) {
+          bytes.add(tx.bytes());
+          ids.add(tx.id());
+        }
+        batch.clear();
+        byte[] proposal = new BlockProposal(System.currentTimeMillis(), ledger.nodeKeyId(), bytes)
+            .encode();
+        ordering.propose(proposal).whenComplete((ok, err) -> {
+          inFlight.release();
+          if (err != null) {
+            LOG.warn("{}: a proposal of {} transactions was not ordered: {}", nodeName,
+                ids.size(), err.getClass().getSimpleName());
+            ledger.abandon(ids, err);
+          }
+        });
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    thread.interrupt();
+    List<Transaction> left = new ArrayList<>();
+    queue.drainTo(left);
+    ledger.abandon(left.stream().map(Transaction::id).toList(),
+        new IllegalStateException("node is stopping"));
+  }
+}

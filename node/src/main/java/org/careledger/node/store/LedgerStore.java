@@ -1,0 +1,281 @@
+package org.careledger.node.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.careledger.core.json.CanonicalJson;
+import org.careledger.core.ledger.Block;
+import org.careledger.core.ledger.StateView;
+import org.careledger.core.merkle.MerkleAppender;
+import org.careledger.core.merkle.NodeReader;
+import org.careledger.core.tx.Transaction;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.FlushOptions;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The ledger on RocksDB. Column families: {@code log} (perfect-subtree nodes, key level u8 ||
+ * index u64), {@code txs} (leaf index u64 -> transaction bytes), {@code blocks} (height u64 ->
+ * signed block, canonical JSON), {@code state} (state key UTF-8 -> value), {@code index}
+ * ({@code t}||tx id -> leaf index; {@code b}||log size u64 -> height), and {@code default} for
+ * metadata. All integers big-endian.
+ *
+ * <p>One thread writes ({@link #commitBlock}, {@link #markApplied}); any thread reads. Each
+ * block is one atomic write batch, so readers see a block whole or not at all. Writes are not
+ * synced: the Raft log, synced before any acknowledgement, is replayed after a crash from the
+ * applied index stored here (see docs/architecture.md, "Durability").
+ */
+public final class LedgerStore implements AutoCloseable {
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  private static final byte[] META_APPLIED = bytes("applied");
+  private static final byte[] META_HEIGHT = bytes("height");
+  private static final byte[] META_LOG_SIZE = bytes("logSize");
+
+  private final RocksDB db;
+  private final DBOptions dbOptions;
+  private final ColumnFamilyOptions cfOptions;
+  private final List<ColumnFamilyHandle> handles = new ArrayList<>();
+  private final ColumnFamilyHandle meta;
+  private final ColumnFamilyHandle log;
+  private final ColumnFamilyHandle txs;
+  private final ColumnFamilyHandle blocks;
+  private final ColumnFamilyHandle state;
+  private final ColumnFamilyHandle index;
+  private final WriteOptions writeOptions = new WriteOptions().setSync(false);
+  private final boolean readOnly;
+
+  private LedgerStore(Path dir, boolean readOnly) throws IOException {
+    this.readOnly = readOnly;
+    try {
+      if (!readOnly) {
+        Files.createDirectories(dir);
+      } else if (!Files.isDirectory(dir)) {
+        throw new IOException("no ledger at " + dir);
+      }
+      dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
+          .setMaxBackgroundJobs(2);
+      cfOptions = new ColumnFamilyOptions().optimizeLevelStyleCompaction();
+      List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
+      for (String name : new String[] {"default", "log", "txs", "blocks", "state", "index"}) {
+        cfs.add(new ColumnFamilyDescriptor(bytes(name), cfOptions));
+      }
+      db = readOnly
+          ? RocksDB.openReadOnly(dbOptions, dir.toString(), cfs, handles)
+          : RocksDB.open(dbOptions, dir.toString(), cfs, handles);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot open the ledger at " + dir + ": " + e.getMessage(), e);
+    }
+    meta = handles.get(0);
+    log = handles.get(1);
+    txs = handles.get(2);
+    blocks = handles.get(3);
+    state = handles.get(4);
+    index = handles.get(5);
+  }
+
+  public static LedgerStore open(Path dir) throws IOException {
+    return new LedgerStore(dir, false);
+  }
+
+  /** Opens a ledger for reading only; works while a node holds it open. */
+  public static LedgerStore openReadOnly(Path dir) throws IOException {
+    return new LedgerStore(dir, true);
+  }
+
+  /** Raft log index of the last applied entry, or -1. */
+  public long appliedIndex() {
+    return longOr(get(meta, META_APPLIED), -1);
+  }
+
+  /** Height of the latest block, or -1 before the genesis. */
+  public long height() {
+    return longOr(get(meta, META_HEIGHT), -1);
+  }
+
+  public long logSize() {
+    return longOr(get(meta, META_LOG_SIZE), 0);
+  }
+
+  /** The latest committed state. */
+  public StateView state() {
+    return key -> get(state, bytes(key));
+  }
+
+  public NodeReader nodes() {
+    return (level, idx) -> {
+      byte[] h = get(log, nodeKey(level, idx));
+      if (h == null) {
+        throw new IllegalStateException("no log node at level " + level + " index " + idx);
+      }
+      return h;
+    };
+  }
+
+  public byte[] txBytes(long leaf) {
+    return get(txs, u64(leaf));
+  }
+
+  /** Leaf index of a committed transaction, or -1. */
+  public long leafOf(byte[] txId) {
+    return longOr(get(index, prefixed((byte) 't', txId)), -1);
+  }
+
+  public Block block(long height) {
+    byte[] b = get(blocks, u64(height));
+    if (b == null) {
+      return null;
+    }
+    try {
+      return Block.fromJson(CanonicalJson.parse(b));
+    } catch (CanonicalJson.InvalidJsonException e) {
+      throw new IllegalStateException("stored block " + height + " is not valid JSON");
+    }
+  }
+
+  public byte[] blockBytes(long height) {
+    return get(blocks, u64(height));
+  }
+
+  /** Height of the block that holds {@code leaf}, or -1. */
+  public long heightOfLeaf(long leaf) {
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(index, ro)) {
+      it.seek(prefixed((byte) 'b', u64(leaf + 1)));
+      if (it.isValid() && it.key()[0] == 'b') {
+        return ByteBuffer.wrap(it.value()).getLong();
+      }
+      return -1;
+    }
+  }
+
+  /**
+   * Writes a block and everything it changed in one atomic batch: state writes, log nodes,
+   * transactions and their index entries, the signed block, and the applied Raft index.
+   */
+  public void commitBlock(Block block, List<Transaction> accepted,
+      Map<String, byte[]> stateWrites, List<MerkleAppender.Node> nodes, long raftIndex)
+      throws IOException {
+    try (WriteBatch batch = new WriteBatch()) {
+      for (Map.Entry<String, byte[]> e : stateWrites.entrySet()) {
+        batch.put(state, bytes(e.getKey()), e.getValue());
+      }
+      for (MerkleAppender.Node n : nodes) {
+        batch.put(log, nodeKey(n.level(), n.index()), n.hash());
+      }
+      long leaf = block.header().firstLeaf();
+      for (Transaction tx : accepted) {
+        batch.put(txs, u64(leaf), tx.bytes());
+        batch.put(index, prefixed((byte) 't', tx.id()), u64(leaf));
+        leaf++;
+      }
+      long height = block.header().height();
+      batch.put(blocks, u64(height), block.canonicalBytes());
+      batch.put(index, prefixed((byte) 'b', u64(block.header().logSize())), u64(height));
+      batch.put(meta, META_HEIGHT, u64(height));
+      batch.put(meta, META_LOG_SIZE, u64(block.header().logSize()));
+      batch.put(meta, META_APPLIED, u64(raftIndex));
+      db.write(writeOptions, batch);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot write block: " + e.getMessage(), e);
+    }
+  }
+
+  /** Records that a Raft entry produced no block. */
+  public void markApplied(long raftIndex) throws IOException {
+    try {
+      db.put(meta, writeOptions, META_APPLIED, u64(raftIndex));
+    } catch (RocksDBException e) {
+      throw new IOException("cannot record applied index: " + e.getMessage(), e);
+    }
+  }
+
+  /** Flushes memtables and syncs the WAL, so everything written so far survives power loss. */
+  public void syncToDisk() throws IOException {
+    try (FlushOptions fo = new FlushOptions().setWaitForFlush(true)) {
+      db.flushWal(true);
+      db.flush(fo, handles);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot sync ledger: " + e.getMessage(), e);
+    }
+  }
+
+  /** Iterates the state in key order (verification compares it with a replay). */
+  public void forEachState(java.util.function.BiConsumer<String, byte[]> action) {
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(state, ro)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        action.accept(new String(it.key(), StandardCharsets.UTF_8), it.value());
+      }
+    }
+  }
+
+  /** Runs RocksDB's checksum verification over every file; returns a problem or null. */
+  public String checksumProblemOrNull() {
+    try {
+      db.verifyChecksum();
+      return null;
+    } catch (RocksDBException e) {
+      return e.getMessage();
+    }
+  }
+
+  public boolean isReadOnly() {
+    return readOnly;
+  }
+
+  @Override
+  public void close() {
+    for (ColumnFamilyHandle h : handles) {
+      h.close();
+    }
+    db.close();
+    writeOptions.close();
+    dbOptions.close();
+    cfOptions.close();
+  }
+
+  private byte[] get(ColumnFamilyHandle cf, byte[] key) {
+    try {
+      return db.get(cf, key);
+    } catch (RocksDBException e) {
+      throw new IllegalStateException("ledger read failed: " + e.getMessage(), e);
+    }
+  }
+
+  static byte[] nodeKey(int level, long idx) {
+    return ByteBuffer.allocate(9).put((byte) level).putLong(idx).array();
+  }
+
+  static byte[] u64(long v) {
+    return ByteBuffer.allocate(8).putLong(v).array();
+  }
+
+  private static long longOr(byte[] b, long dflt) {
+    return b == null ? dflt : ByteBuffer.wrap(b).getLong();
+  }
+
+  private static byte[] prefixed(byte p, byte[] rest) {
+    byte[] out = new byte[rest.length + 1];
+    out[0] = p;
+    System.arraycopy(rest, 0, out, 1, rest.length);
+    return out;
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}
