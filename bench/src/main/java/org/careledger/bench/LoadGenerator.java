@@ -41,7 +41,7 @@ import org.careledger.node.NodeConfig;
 public final class LoadGenerator {
   /** What to run. {@code nodeUrl} null means: start a fresh node of our own. */
   public record Options(String nodeUrl, Path adminKey, char[] passphrase, int clients,
-      int signers, int seconds, int rate, Path workDir) {}
+      int signers, int seconds, int rate, int batch, Path workDir) {}
 
   /** What was measured. */
   public record Result(long committed, long failed, double seconds, double txPerSecond,
@@ -163,18 +163,21 @@ public final class LoadGenerator {
     }
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build();
-    URI submit = URI.create(url + "/api/v1/transactions");
-    long[] latencies = new long[total];
+    int batch = Math.max(1, o.batch());
+    URI submit = URI.create(url + (batch > 1 ? "/api/v1/transactions/batch"
+        : "/api/v1/transactions"));
+    int requests = total / batch;
+    long[] latencies = new long[requests];
     Arrays.fill(latencies, -1);
     AtomicLong ok = new AtomicLong();
     AtomicLong failed = new AtomicLong();
     Semaphore window = new Semaphore(o.clients());
-    CountDownLatch done = new CountDownLatch(total);
+    CountDownLatch done = new CountDownLatch(requests);
     long start = System.nanoTime();
     long deadline = start + o.seconds() * 1_000_000_000L;
-    long interval = o.rate() > 0 ? 1_000_000_000L / o.rate() : 0;
+    long interval = o.rate() > 0 ? 1_000_000_000L * batch / o.rate() : 0;
     int sent = 0;
-    for (; sent < total; sent++) {
+    for (; sent < requests; sent++) {
       long scheduled;
       if (interval > 0) {
         scheduled = start + sent * interval;
@@ -194,15 +197,29 @@ public final class LoadGenerator {
       }
       final int i = sent;
       final long t0 = scheduled;
+      byte[] body;
+      if (batch == 1) {
+        body = txs[i];
+      } else {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(batch * 400);
+        for (int j = i * batch; j < (i + 1) * batch; j++) {
+          out.writeBytes(txs[j]);
+          out.write('\n');
+        }
+        body = out.toByteArray();
+      }
       HttpRequest req = HttpRequest.newBuilder(submit).header("Authorization", "Bearer " + token)
-          .header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
-          .POST(HttpRequest.BodyPublishers.ofByteArray(txs[i])).build();
-      http.sendAsync(req, HttpResponse.BodyHandlers.discarding()).whenComplete((res, err) -> {
+          .header("Content-Type", batch == 1 ? "application/json" : "application/x-ndjson")
+          .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(body))
+          .build();
+      http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).whenComplete((res, err) -> {
         if (err == null && res.statusCode() == 200) {
+          int good = batch == 1 ? 1 : countReceipts(res.body());
           latencies[i] = System.nanoTime() - t0;
-          ok.incrementAndGet();
+          ok.addAndGet(good);
+          failed.addAndGet(batch - good);
         } else {
-          failed.incrementAndGet();
+          failed.addAndGet(batch);
         }
         if (interval == 0) {
           window.release();
@@ -210,7 +227,7 @@ public final class LoadGenerator {
         done.countDown();
       });
     }
-    for (int i = sent; i < total; i++) {
+    for (int i = sent; i < requests; i++) {
       done.countDown();
     }
     done.await();
@@ -218,6 +235,16 @@ public final class LoadGenerator {
     long[] lat = Arrays.stream(latencies).filter(l -> l >= 0).sorted().toArray();
     return new Result(ok.get(), failed.get(), secs, ok.get() / secs, pct(lat, 0.50),
         pct(lat, 0.99), pct(lat, 0.999), raw);
+  }
+
+  private static int countReceipts(String ndjson) {
+    int n = 0;
+    for (String line : ndjson.split("\n")) {
+      if (line.startsWith("{\"height\":")) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private static double pct(long[] sorted, double p) {

@@ -37,6 +37,11 @@ final class BenchCommand implements Callable<Integer> {
       description = "Open loop at this many tx/s; 0 = closed loop (default: ${DEFAULT-VALUE}).")
   int rate;
 
+  @Option(names = "--batch", defaultValue = "1",
+      description = "Transactions per request; >1 uses the NDJSON batch endpoint"
+          + " (default: ${DEFAULT-VALUE}).")
+  int batch;
+
   @Mixin Options.Passphrase passphrase;
 
   @Override
@@ -47,12 +52,12 @@ final class BenchCommand implements Callable<Integer> {
     if (node != null && key == null) {
       throw new IllegalArgumentException("--node needs --key (an org admin key file)");
     }
-    if (clients < 1 || seconds < 1 || signers < 1 || rate < 0) {
+    if (clients < 1 || seconds < 1 || signers < 1 || rate < 0 || batch < 1) {
       throw new IllegalArgumentException("--clients, --seconds and --signers must be positive");
     }
     Path work = Files.createTempDirectory("careledger-bench");
     LoadGenerator.run(new LoadGenerator.Options(node, key, passphrase.orNull(), clients,
-        signers, seconds, rate, work), System.out);
+        signers, seconds, rate, batch, work), System.out);
     return 0;
   }
 }

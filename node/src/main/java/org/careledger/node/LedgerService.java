@@ -15,6 +15,7 @@ import org.careledger.core.merkle.MerkleAppender;
 import org.careledger.core.merkle.MerkleTree;
 import org.careledger.core.tx.Refusal;
 import org.careledger.core.tx.Transaction;
+import org.careledger.core.tx.TxCodec;
 import org.careledger.node.store.LedgerStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +34,12 @@ public final class LedgerService {
   /** What became of a submitted transaction. */
   public record Outcome(TxResult result, long height) {}
 
+  /** A recent block with its canonical bytes, kept for receipts. */
+  public record RecentBlock(Block block, byte[] canonical) {}
+
+  private static final int RECENT_BLOCKS = 64;
+  private static final int VERIFIER_CACHE_LIMIT = 100_000;
+
   private final String nodeName;
   private final LedgerStore store;
   private final Ed25519.KeyPair nodeKey;
@@ -40,8 +47,11 @@ public final class LedgerService {
   private final Ledger execution;
   private final MerkleTree tree;
   private final Set<ByteBuffer> verified = ConcurrentHashMap.newKeySet();
-  private final ConcurrentHashMap<ByteBuffer, CompletableFuture<Outcome>> pending =
-      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<ByteBuffer, Pending> pending = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Ed25519.Verifier> verifiers = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Long, RecentBlock> recent = new ConcurrentHashMap<>();
+
+  private record Pending(Transaction tx, CompletableFuture<Outcome> outcome) {}
   private MerkleAppender appender;
   private volatile Block latest;
 
@@ -51,7 +61,7 @@ public final class LedgerService {
     this.store = store;
     this.nodeKey = nodeKey;
     this.admission = new Ledger(chain, (tx, pk) -> {
-      boolean ok = Ed25519.verify(pk, tx.signedBytes(), tx.signature());
+      boolean ok = verifier(tx.signer(), pk).verify(tx.signedBytes(), tx.signature());
       if (ok && verified.size() < VERIFIED_CACHE_LIMIT) {
         verified.add(ByteBuffer.wrap(tx.id()));
       }
@@ -60,8 +70,37 @@ public final class LedgerService {
     // a signature this node checked at admission need not be checked again when it is applied:
     // the key id is a hash of the key, so the same id always names the same public key
     this.execution = new Ledger(chain, (tx, pk) -> verified.remove(ByteBuffer.wrap(tx.id()))
-        || Ed25519.verify(pk, tx.signedBytes(), tx.signature()));
+        || verifier(tx.signer(), pk).verify(tx.signedBytes(), tx.signature()));
     this.tree = new MerkleTree(store.nodes());
+  }
+
+  private Ed25519.Verifier verifier(String keyId, byte[] publicKey) {
+    // the key id is a hash of the public key, so a cached entry can never be for another key
+    Ed25519.Verifier v = verifiers.get(keyId);
+    if (v == null) {
+      if (verifiers.size() > VERIFIER_CACHE_LIMIT) {
+        verifiers.clear();
+      }
+      v = Ed25519.verifier(publicKey);
+      verifiers.put(keyId, v);
+    }
+    return v;
+  }
+
+  /** A recent block from memory, or from the store. */
+  public RecentBlock block(long height) {
+    RecentBlock r = recent.get(height);
+    if (r == null) {
+      Block b = store.block(height);
+      return b == null ? null : new RecentBlock(b, store.blockBytes(height));
+    }
+    return r;
+  }
+
+  private void remember(Block b) {
+    long h = b.header().height();
+    recent.put(h, new RecentBlock(b, b.canonicalBytes()));
+    recent.remove(h - RECENT_BLOCKS);
   }
 
   /**
@@ -86,6 +125,7 @@ public final class LedgerService {
     LedgerService s = new LedgerService(nodeName, store, nodeKey, chain);
     s.appender = appender;
     s.latest = store.block(store.height());
+    s.remember(s.latest);
     return s;
   }
 
@@ -125,7 +165,7 @@ public final class LedgerService {
       }
       case Ledger.Checked.Ok ok -> {
         CompletableFuture<Outcome> f = new CompletableFuture<>();
-        if (pending.putIfAbsent(id, f) != null) {
+        if (pending.putIfAbsent(id, new Pending(tx, f)) != null) {
           return new Admission.Refused(Refusal.of(Refusal.Reason.DUPLICATE,
               "transaction " + tx.idHex() + " is already being ordered"));
         }
@@ -144,9 +184,9 @@ public final class LedgerService {
   /** Fails the futures of transactions that could not be ordered. */
   public void abandon(List<byte[]> txIds, Throwable cause) {
     for (byte[] id : txIds) {
-      CompletableFuture<Outcome> f = pending.remove(ByteBuffer.wrap(id));
-      if (f != null) {
-        f.completeExceptionally(cause);
+      Pending p = pending.remove(ByteBuffer.wrap(id));
+      if (p != null) {
+        p.outcome().completeExceptionally(cause);
       }
     }
   }
@@ -168,12 +208,17 @@ public final class LedgerService {
     Block prev = latest;
     long height = prev.header().height() + 1;
     Ledger.BlockResult r = execution.executeBlock(store.state(), proposal, height,
-        prev.header().hash(), prev.header().time(), appender);
+        prev.header().hash(), prev.header().time(), appender, bytes -> {
+          // reuse what admission decoded; the id binds the bytes, so it is the same transaction
+          Pending p = pending.get(ByteBuffer.wrap(org.careledger.core.crypto.Sha256.hash(bytes)));
+          return p != null ? new TxCodec.Decoded.Ok(p.tx()) : TxCodec.decode(bytes);
+        });
     Block block = null;
     try {
       if (r.header() != null) {
         block = Block.sign(r.header(), nodeKey);
         store.commitBlock(block, r.accepted(), r.writes(), r.nodes(), raftIndex);
+        remember(block);
         latest = block;
       } else {
         store.markApplied(raftIndex);
@@ -192,9 +237,9 @@ public final class LedgerService {
       if (id == null) {
         continue;
       }
-      CompletableFuture<Outcome> f = pending.remove(ByteBuffer.wrap(id));
-      if (f != null) {
-        f.complete(new Outcome(res, res instanceof TxResult.Committed ? h : -1));
+      Pending p = pending.remove(ByteBuffer.wrap(id));
+      if (p != null) {
+        p.outcome().complete(new Outcome(res, res instanceof TxResult.Committed ? h : -1));
       }
     }
   }

@@ -31,6 +31,36 @@ public final class Ed25519 {
         signature, 0, publicKey, 0, message, 0, message.length);
   }
 
+  /**
+   * A public key decoded once for repeated verification. Decoding the point is a large share of
+   * a verification, so callers that verify many signatures by one key keep one of these.
+   */
+  public static final class Verifier {
+    private final org.bouncycastle.math.ec.rfc8032.Ed25519.PublicPoint point;
+
+    private Verifier(org.bouncycastle.math.ec.rfc8032.Ed25519.PublicPoint point) {
+      this.point = point;
+    }
+
+    /** Same verdict as {@link Ed25519#verify(byte[], byte[], byte[])} for this key. */
+    public boolean verify(byte[] message, byte[] signature) {
+      if (point == null || signature == null || signature.length != SIGNATURE_SIZE) {
+        return false;
+      }
+      return org.bouncycastle.math.ec.rfc8032.Ed25519.verify(
+          signature, 0, point, message, 0, message.length);
+    }
+  }
+
+  /** Decodes a public key for repeated verification; an invalid key verifies nothing. */
+  public static Verifier verifier(byte[] publicKey) {
+    if (publicKey == null || publicKey.length != PUBLIC_KEY_SIZE) {
+      return new Verifier(null);
+    }
+    return new Verifier(
+        org.bouncycastle.math.ec.rfc8032.Ed25519.validatePublicKeyFullExport(publicKey, 0));
+  }
+
   /** A signing key pair; the secret half is kept inside and never printed. */
   public static final class KeyPair {
     private final byte[] secret;

@@ -240,6 +240,17 @@ public final class Ledger {
    */
   public BlockResult executeBlock(StateView state, BlockProposal proposal, long height,
       byte[] prevHash, long prevTime, MerkleAppender appender) {
+    return executeBlock(state, proposal, height, prevHash, prevTime, appender, TxCodec::decode);
+  }
+
+  /**
+   * As {@link #executeBlock(StateView, BlockProposal, long, byte[], long, MerkleAppender)}, with
+   * a decoder that may return transactions this node already decoded; it must return exactly
+   * what {@link TxCodec#decode} would.
+   */
+  public BlockResult executeBlock(StateView state, BlockProposal proposal, long height,
+      byte[] prevHash, long prevTime, MerkleAppender appender,
+      java.util.function.Function<byte[], TxCodec.Decoded> decoder) {
     long time = Math.max(proposal.time(), prevTime);
     StateOverlay block = new StateOverlay(state);
     List<TxResult> results = new ArrayList<>(proposal.txs().size());
@@ -247,7 +258,10 @@ public final class Ledger {
     List<MerkleAppender.Node> nodes = new ArrayList<>(proposal.txs().size() * 2);
     Set<ByteBuffer> seen = new HashSet<>();
     for (byte[] bytes : proposal.txs()) {
-      Checked c = check(bytes, block, time);
+      Checked c = switch (decoder.apply(bytes)) {
+        case TxCodec.Decoded.Ok ok -> check(ok.tx(), block, time);
+        case TxCodec.Decoded.Refused r -> new Checked.Refused(null, r.refusal());
+      };
       switch (c) {
         case Checked.Refused r -> results.add(
             new TxResult.Refused(r.txOrNull() == null ? null : r.txOrNull().id(), r.refusal()));

@@ -35,6 +35,9 @@ class Ed25519WycheproofTest {
           if (!result.equals("acceptable")) {
             assertThat(ok).isEqualTo(result.equals("valid"));
           }
+          // the prepared-key path must give the same verdict as the one-shot path
+          assertThat(Ed25519.verifier(pk).verify(Codec.unhex(t.get("msg").textValue()),
+              Codec.unhex(t.get("sig").textValue()))).isEqualTo(ok);
         }));
       }
     }

@@ -8,7 +8,10 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -133,6 +136,11 @@ public final class ApiHandler extends Handler.Abstract {
         submit(request, response, callback);
         return true;
       }
+      if (path.equals("/api/v1/transactions/batch")) {
+        requireMethod(method, HttpMethod.POST);
+        submitBatch(request, response, callback);
+        return true;
+      }
       requireMethod(method, HttpMethod.GET);
       json(response, callback, 200, read(path, request, session));
     } catch (Problem p) {
@@ -232,19 +240,46 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   private void admitAndWait(byte[] bytes, long start, Response response, Callback callback) {
+    admitOne(bytes, start).whenComplete((body, err) -> {
+      if (err == null) {
+        bytes(response, callback, 200, "application/json", body);
+      } else if (err instanceof Problem p) {
+        problem(response, callback, p);
+      } else {
+        LOG.error("{}: submit failed: {}", nodeName, err.getClass().getName());
+        problem(response, callback,
+            new Problem(500, "internal", "Internal error", "the node could not answer"));
+      }
+    });
+  }
+
+  /**
+   * Admits one transaction and completes with its receipt bytes once it is committed, or
+   * exceptionally with a {@link Problem}.
+   */
+  private CompletableFuture<byte[]> admitOne(byte[] bytes, long start) {
+    CompletableFuture<byte[]> result = new CompletableFuture<>();
     Transaction tx = switch (TxCodec.decode(bytes)) {
       case TxCodec.Decoded.Ok ok -> ok.tx();
-      case TxCodec.Decoded.Refused r -> throw refusal(r.refusal());
+      case TxCodec.Decoded.Refused r -> {
+        result.completeExceptionally(refusal(r.refusal()));
+        yield null;
+      }
     };
+    if (tx == null) {
+      return result;
+    }
     LedgerService.Admission a = ledger.admit(tx, System.currentTimeMillis());
     if (a instanceof LedgerService.Admission.Refused r) {
-      throw refusal(r.refusal());
+      result.completeExceptionally(refusal(r.refusal()));
+      return result;
     }
     var outcome = ((LedgerService.Admission.Admitted) a).outcome();
     if (!batcher.offer(tx)) {
       ledger.abandon(List.of(tx.id()), new IllegalStateException("overloaded"));
-      throw new Problem(503, "overloaded", "Node overloaded",
-          "too many transactions are waiting to be ordered; retry later");
+      result.completeExceptionally(new Problem(503, "overloaded", "Node overloaded",
+          "too many transactions are waiting to be ordered; retry later"));
+      return result;
     }
     outcome.orTimeout(60, TimeUnit.SECONDS).whenComplete((o, err) -> {
       try {
@@ -260,14 +295,63 @@ public final class ApiHandler extends Handler.Abstract {
           case TxResult.Committed c -> {
             commitLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             committed.increment();
-            json(response, callback, 200, receipt(bytes, c.txId(), c.leafIndex(), o.height(),
-                ledger.store().block(o.height())));
+            result.complete(receipt(bytes, c.txId(), c.leafIndex(), o.height(),
+                ledger.block(o.height())));
           }
         }
+      } catch (RuntimeException e) {
+        result.completeExceptionally(e);
+      }
+    });
+    return result;
+  }
+
+  /**
+   * NDJSON in (one signed transaction per line, exact bytes), NDJSON out: per line, in order,
+   * the receipt or the problem document of that transaction.
+   */
+  private void submitBatch(Request request, Response response, Callback callback) {
+    long start = System.nanoTime();
+    Content.Source.asByteArrayAsync(request, MAX_BATCH_BYTES + 1).whenComplete((body, err) -> {
+      try {
+        if (err != null) {
+          throw new Problem(413, Refusal.Reason.TOO_LARGE.code(), "Batch refused",
+              "the request body could not be read or exceeds " + MAX_BATCH_BYTES + " bytes");
+        }
+        List<byte[]> lines = new ArrayList<>();
+        int from = 0;
+        for (int i = 0; i <= body.length; i++) {
+          if (i == body.length || body[i] == '\n') {
+            if (i > from) {
+              lines.add(Arrays.copyOfRange(body, from, i));
+            }
+            from = i + 1;
+          }
+        }
+        if (lines.isEmpty() || lines.size() > MAX_BATCH_LINES) {
+          throw new Problem(400, "bad-batch", "Batch refused",
+              "send 1 to " + MAX_BATCH_LINES + " transactions, one per line");
+        }
+        List<CompletableFuture<byte[]>> results = new ArrayList<>(lines.size());
+        for (byte[] line : lines) {
+          results.add(admitOne(line, start).exceptionally(e -> {
+            Throwable c = e instanceof CompletionException ? e.getCause() : e;
+            return problemBytes(c instanceof Problem p ? p
+                : new Problem(500, "internal", "Internal error", "the node could not answer"));
+          }));
+        }
+        CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenRun(() -> {
+          java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+          for (CompletableFuture<byte[]> r : results) {
+            out.writeBytes(r.join());
+            out.write('\n');
+          }
+          bytes(response, callback, 200, "application/x-ndjson", out.toByteArray());
+        });
       } catch (Problem p) {
         problem(response, callback, p);
       } catch (RuntimeException e) {
-        LOG.error("{}: receipt failed: {}", nodeName, e.getClass().getName());
+        LOG.error("{}: batch failed: {}", nodeName, e.getClass().getName());
         problem(response, callback,
             new Problem(500, "internal", "Internal error", "the node could not answer"));
       }
@@ -279,20 +363,30 @@ public final class ApiHandler extends Handler.Abstract {
         r.detail());
   }
 
-  /** A receipt: the transaction, its place in the log, and its proof against a signed head. */
-  private ObjectNode receipt(byte[] txBytes, byte[] txId, long leaf, long height, Block head) {
-    ObjectNode o = CanonicalJson.object();
-    o.put("txId", Codec.hex(txId));
-    o.put("leafIndex", leaf);
-    o.put("height", height);
-    try {
-      o.set("tx", CanonicalJson.parse(txBytes));
-    } catch (CanonicalJson.InvalidJsonException e) {
-      throw new IllegalStateException("stored transaction is not JSON");
+  /**
+   * A receipt: the transaction, its place in the log, and its proof against a signed head.
+   * Written directly as canonical JSON (members in sorted order), splicing in the transaction
+   * and head bytes, which are canonical already.
+   */
+  private byte[] receipt(byte[] txBytes, byte[] txId, long leaf, long height,
+      LedgerService.RecentBlock head) {
+    StringBuilder sb = new StringBuilder(1200);
+    sb.append("{\"height\":").append(height).append(",\"inclusionProof\":{\"hashes\":[");
+    List<byte[]> proof = ledger.tree().inclusionProof(leaf, head.block().header().logSize());
+    for (int i = 0; i < proof.size(); i++) {
+      sb.append(i == 0 ? "\"" : ",\"").append(Codec.hex(proof.get(i))).append('"');
     }
-    o.set("inclusionProof", inclusion(leaf, head.header().logSize()));
-    o.set("treeHead", head.toJson());
-    return o;
+    sb.append("],\"leafIndex\":").append(leaf).append(",\"treeSize\":")
+        .append(head.block().header().logSize()).append("},\"leafIndex\":").append(leaf)
+        .append(",\"treeHead\":");
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(
+        sb.length() + txBytes.length + head.canonical().length + 100);
+    out.writeBytes(sb.toString().getBytes(StandardCharsets.UTF_8));
+    out.writeBytes(head.canonical());
+    out.writeBytes(",\"tx\":".getBytes(StandardCharsets.UTF_8));
+    out.writeBytes(txBytes);
+    out.writeBytes((",\"txId\":\"" + Codec.hex(txId) + "\"}").getBytes(StandardCharsets.UTF_8));
+    return out.toByteArray();
   }
 
   private ObjectNode inclusion(long leaf, long size) {
@@ -303,6 +397,9 @@ public final class ApiHandler extends Handler.Abstract {
     ledger.tree().inclusionProof(leaf, size).forEach(h -> hashes.add(Codec.hex(h)));
     return p;
   }
+
+  private static final int MAX_BATCH_LINES = 10_000;
+  private static final int MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
   private JsonNode read(String path, Request request, TokenService.Session session) {
     Matcher m;
@@ -332,8 +429,13 @@ public final class ApiHandler extends Handler.Abstract {
             "no committed transaction " + m.group(1));
       }
       Block head = ledger.latest();
-      return receipt(ledger.store().txBytes(leaf), id, leaf, ledger.store().heightOfLeaf(leaf),
-          head);
+      byte[] r = receipt(ledger.store().txBytes(leaf), id, leaf,
+          ledger.store().heightOfLeaf(leaf), ledger.block(head.header().height()));
+      try {
+        return CanonicalJson.parse(r);
+      } catch (CanonicalJson.InvalidJsonException e) {
+        throw new IllegalStateException("receipt is not JSON");
+      }
     }
     if ((m = BLOCK.matcher(path)).matches()) {
       long h = Long.parseLong(m.group(1));
@@ -440,22 +542,29 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   private static void json(Response response, Callback callback, int status, JsonNode body) {
-    response.setStatus(status);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-    response.write(true, ByteBuffer.wrap(CanonicalJson.canonicalize(body)), callback);
+    bytes(response, callback, status, "application/json", CanonicalJson.canonicalize(body));
   }
 
-  private static void problem(Response response, Callback callback, Problem p) {
+  private static void bytes(Response response, Callback callback, int status, String type,
+      byte[] body) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
+    response.write(true, ByteBuffer.wrap(body), callback);
+  }
+
+  private static byte[] problemBytes(Problem p) {
     ObjectNode o = CanonicalJson.object();
     o.put("type", PROBLEM + p.code);
     o.put("title", p.title);
     o.put("status", p.status);
     o.put("detail", p.getMessage());
-    response.setStatus(p.status);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/problem+json");
+    return CanonicalJson.canonicalize(o);
+  }
+
+  private static void problem(Response response, Callback callback, Problem p) {
     if (p.status == 401) {
       response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
     }
-    response.write(true, ByteBuffer.wrap(CanonicalJson.canonicalize(o)), callback);
+    bytes(response, callback, p.status, "application/problem+json", problemBytes(p));
   }
 }

@@ -1,0 +1,132 @@
+package org.careledger.cli;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.careledger.client.keys.KeyFile;
+import org.careledger.core.crypto.Ed25519;
+import org.careledger.node.NetworkInit;
+
+/**
+ * A real node in its own JVM process, started with the same main class as bin/careledger, on
+ * loopback ports chosen at random. Tests kill it with SIGKILL (destroyForcibly) or stop it.
+ */
+final class NodeProcess implements AutoCloseable {
+  final Path dir;
+  final int httpPort;
+  private Process process;
+  private final Path log;
+
+  private NodeProcess(Path dir, int httpPort) {
+    this.dir = dir;
+    this.httpPort = httpPort;
+    this.log = dir.resolveSibling(dir.getFileName() + ".log");
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Creates a one-organization network in {@code dir}. */
+  static NodeProcess init(Path dir) throws IOException {
+    int http = freePort();
+    int raft = freePort();
+    NetworkInit.init(dir, new NetworkInit.Options("careledger-test", "org1", "Test Hospital",
+        "admin", "node1", "127.0.0.1:" + raft, "127.0.0.1:" + http), null,
+        System.currentTimeMillis());
+    return new NodeProcess(dir, http);
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + httpPort;
+  }
+
+  Ed25519.KeyPair adminKey() throws IOException {
+    return KeyFile.read(dir.resolve("keys/admin.key"), null);
+  }
+
+  static String classpath() {
+    return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+  }
+
+  NodeProcess start() throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx512m");
+    cmd.add("--enable-native-access=ALL-UNNAMED");
+    cmd.add("-cp");
+    cmd.add(classpath());
+    cmd.add("org.careledger.cli.Main");
+    cmd.add("node");
+    cmd.add("--data");
+    cmd.add(dir.toString());
+    process = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    awaitHealthy(Duration.ofSeconds(60));
+    return this;
+  }
+
+  void awaitHealthy(Duration timeout) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    long end = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < end) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("node exited with " + process.exitValue() + "; see "
+            + log);
+      }
+      try {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url() + "/health"))
+            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200 && r.body().contains("\"leader\":true")) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException("node did not become healthy in " + timeout + "; see " + log);
+  }
+
+  /** SIGKILL: the process gets no chance to flush or close anything. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor();
+  }
+
+  /** SIGTERM: an orderly shutdown. */
+  void stop() throws InterruptedException {
+    process.destroy();
+    process.waitFor();
+  }
+
+  boolean alive() {
+    return process != null && process.isAlive();
+  }
+
+  String logText() throws IOException {
+    return Files.exists(log) ? Files.readString(log) : "";
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (alive()) {
+      kill();
+    }
+  }
+
+  static File javaBin() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toFile();
+  }
+}
