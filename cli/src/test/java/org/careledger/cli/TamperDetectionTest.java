@@ -1,0 +1,187 @@
+package org.careledger.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.careledger.client.ApiClient;
+import org.careledger.core.contract.Command;
+import org.careledger.core.contract.Role;
+import org.careledger.core.crypto.Ed25519;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.DBOptions;
+import org.rocksdb.RocksDB;
+
+/**
+ * 'careledger verify' passes on an intact ledger and, when one byte of stored data is changed
+ * (a transaction, a state value, a block header, a log node, or a raw byte of a data file),
+ * exits 3 naming the place.
+ */
+class TamperDetectionTest {
+  @TempDir static Path tmp;
+  static Path pristine;
+
+  @BeforeAll
+  static void buildLedger() throws Exception {
+    NodeProcess node = NodeProcess.init(tmp.resolve("pristine")).start();
+    try {
+      Ed25519.KeyPair adminKey = node.adminKey();
+      ApiClient admin = new ApiClient(node.url(), adminKey);
+      Ed25519.KeyPair svc = Ed25519.KeyPair.generate();
+      admin.submit(TxFixture.signedBy(adminKey)
+          .command(new Command.Register("svc", Role.SERVICE, svc.publicKey(), null)).bytes());
+      for (int i = 0; i < 30; i++) {
+        admin.submit(TxFixture.signedBy(svc).bytes());
+      }
+    } finally {
+      node.stop();
+    }
+    pristine = node.dir;
+  }
+
+  /** Runs the CLI in-process; returns exit code and output. */
+  static Object[] cli(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    try {
+      int code = Main.run(args);
+      return new Object[] {code, out.toString(StandardCharsets.UTF_8)
+          + err.toString(StandardCharsets.UTF_8)};
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+    }
+  }
+
+  static Path copy(String name) throws IOException {
+    Path dst = tmp.resolve(name);
+    try (Stream<Path> files = Files.walk(pristine)) {
+      for (Path p : files.toList()) {
+        Path t = dst.resolve(pristine.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(p, t);
+        }
+      }
+    }
+    return dst;
+  }
+
+  /** Flips the lowest bit of byte {@code at} (negative: from the end) of one stored value. */
+  static void flip(Path dataDir, String family, byte[] key, int at) throws Exception {
+    RocksDB.loadLibrary();
+    List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
+    for (String n : new String[] {"default", "log", "txs", "blocks", "state", "index"}) {
+      cfs.add(new ColumnFamilyDescriptor(n.getBytes(StandardCharsets.UTF_8)));
+    }
+    List<ColumnFamilyHandle> handles = new ArrayList<>();
+    try (DBOptions o = new DBOptions();
+        RocksDB db = RocksDB.open(o, dataDir.resolve("ledger").toString(), cfs, handles)) {
+      ColumnFamilyHandle cf = handles.get(List.of("default", "log", "txs", "blocks", "state",
+          "index").indexOf(family));
+      byte[] v = db.get(cf, key);
+      assertThat(v).as("value to tamper with").isNotNull();
+      int i = at >= 0 ? at : v.length + at;
+      v[i] ^= 1;
+      db.put(cf, key, v);
+      handles.forEach(ColumnFamilyHandle::close);
+    }
+  }
+
+  static byte[] u64(long v) {
+    return ByteBuffer.allocate(8).putLong(v).array();
+  }
+
+  @Test
+  void anIntactLedgerVerifies() {
+    Object[] r = cli("verify", "--data", pristine.toString());
+    assertThat(r[0]).as((String) r[1]).isEqualTo(0);
+    assertThat((String) r[1]).contains("verified").contains("32 transactions");
+  }
+
+  @Test
+  void aChangedTransactionIsNamed() throws Exception {
+    Path d = copy("tx");
+    flip(d, "txs", u64(10), -5);
+    Object[] r = cli("verify", "--data", d.toString());
+    assertThat(r[0]).isEqualTo(Main.VERIFY_FAILED);
+    assertThat((String) r[1]).contains("block 10").contains("leaf 10");
+  }
+
+  @Test
+  void aChangedStateValueIsNamed() throws Exception {
+    Path d = copy("state");
+    flip(d, "state", "identity/svc".getBytes(StandardCharsets.UTF_8), 3);
+    Object[] r = cli("verify", "--data", d.toString());
+    assertThat(r[0]).isEqualTo(Main.VERIFY_FAILED);
+    assertThat((String) r[1]).contains("state entry 'identity/svc'");
+  }
+
+  @Test
+  void aChangedBlockHeaderIsNamed() throws Exception {
+    Path d = copy("block");
+    // the block time's last digit
+    byte[] block = readBlock(d, 7);
+    String text = new String(block, StandardCharsets.UTF_8);
+    int at = text.indexOf(",\"txCount\"") - 1;
+    flip(d, "blocks", u64(7), at);
+    Object[] r = cli("verify", "--data", d.toString());
+    assertThat(r[0]).isEqualTo(Main.VERIFY_FAILED);
+    assertThat((String) r[1]).contains("block 7");
+  }
+
+  @Test
+  void aChangedLogNodeIsNamed() throws Exception {
+    Path d = copy("node");
+    byte[] key = ByteBuffer.allocate(9).put((byte) 1).putLong(6).array();
+    flip(d, "log", key, 0);
+    Object[] r = cli("verify", "--data", d.toString());
+    assertThat(r[0]).isEqualTo(Main.VERIFY_FAILED);
+    assertThat((String) r[1]).contains("block 13").contains("log node (1,6)");
+  }
+
+  @Test
+  void aFlippedByteInADataFileIsCaught() throws Exception {
+    Path d = copy("raw");
+    Path sst;
+    try (Stream<Path> s = Files.list(d.resolve("ledger"))) {
+      sst = s.filter(p -> p.toString().endsWith(".sst") || p.toString().endsWith(".log"))
+          .max(Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+    try (RandomAccessFile f = new RandomAccessFile(sst.toFile(), "rw")) {
+      long at = f.length() / 3;
+      f.seek(at);
+      int b = f.read();
+      f.seek(at);
+      f.write(b ^ 0x10);
+    }
+    Object[] r = cli("verify", "--data", d.toString());
+    assertThat(r[0]).as((String) r[1]).isNotEqualTo(0);
+    assertThat((String) r[1]).contains("verification FAILED");
+  }
+
+  static byte[] readBlock(Path dataDir, long h) throws Exception {
+    try (var store = org.careledger.node.store.LedgerStore.openReadOnly(dataDir.resolve("ledger"))) {
+      return store.blockBytes(h);
+    }
+  }
+}
