@@ -195,6 +195,18 @@ public final class LedgerStore implements AutoCloseable {
     }
   }
 
+  /** Writes log nodes alone (used to build large logs for benchmarks). */
+  public void writeLogNodes(List<MerkleAppender.Node> nodes) throws IOException {
+    try (WriteBatch batch = new WriteBatch()) {
+      for (MerkleAppender.Node n : nodes) {
+        batch.put(log, nodeKey(n.level(), n.index()), n.hash());
+      }
+      db.write(writeOptions, batch);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot write log nodes: " + e.getMessage(), e);
+    }
+  }
+
   /** Records that a Raft entry produced no block. */
   public void markApplied(long raftIndex) throws IOException {
     try {
