@@ -161,8 +161,12 @@ public final class LoadGenerator {
     for (Thread th : ts) {
       th.join();
     }
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5)).build();
+    org.eclipse.jetty.client.HttpClient http = new org.eclipse.jetty.client.HttpClient();
+    http.setMaxConnectionsPerDestination(Math.max(8, o.clients()));
+    http.setMaxRequestsQueuedPerDestination(1 << 20);
+    http.setConnectTimeout(5000);
+    http.start();
+    try {
     int batch = Math.max(1, o.batch());
     URI submit = URI.create(url + (batch > 1 ? "/api/v1/transactions/batch"
         : "/api/v1/transactions"));
@@ -208,24 +212,28 @@ public final class LoadGenerator {
         }
         body = out.toByteArray();
       }
-      HttpRequest req = HttpRequest.newBuilder(submit).header("Authorization", "Bearer " + token)
-          .header("Content-Type", batch == 1 ? "application/json" : "application/x-ndjson")
-          .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(body))
-          .build();
-      http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).whenComplete((res, err) -> {
-        if (err == null && res.statusCode() == 200) {
-          int good = batch == 1 ? 1 : countReceipts(res.body());
-          latencies[i] = System.nanoTime() - t0;
-          ok.addAndGet(good);
-          failed.addAndGet(batch - good);
-        } else {
-          failed.addAndGet(batch);
-        }
-        if (interval == 0) {
-          window.release();
-        }
-        done.countDown();
-      });
+      http.newRequest(submit).method("POST")
+          .headers(h -> h.put("Authorization", "Bearer " + token))
+          .timeout(60, java.util.concurrent.TimeUnit.SECONDS)
+          .body(new org.eclipse.jetty.client.BytesRequestContent(
+              batch == 1 ? "application/json" : "application/x-ndjson", body))
+          .send(new org.eclipse.jetty.client.BufferingResponseListener(64 * 1024 * 1024) {
+            @Override
+            public void onComplete(org.eclipse.jetty.client.Result result) {
+              if (!result.isFailed() && result.getResponse().getStatus() == 200) {
+                int good = batch == 1 ? 1 : countReceipts(getContentAsString());
+                latencies[i] = System.nanoTime() - t0;
+                ok.addAndGet(good);
+                failed.addAndGet(batch - good);
+              } else {
+                failed.addAndGet(batch);
+              }
+              if (interval == 0) {
+                window.release();
+              }
+              done.countDown();
+            }
+          });
     }
     for (int i = sent; i < requests; i++) {
       done.countDown();
@@ -235,6 +243,9 @@ public final class LoadGenerator {
     long[] lat = Arrays.stream(latencies).filter(l -> l >= 0).sorted().toArray();
     return new Result(ok.get(), failed.get(), secs, ok.get() / secs, pct(lat, 0.50),
         pct(lat, 0.99), pct(lat, 0.999), raw);
+    } finally {
+      http.stop();
+    }
   }
 
   private static int countReceipts(String ndjson) {

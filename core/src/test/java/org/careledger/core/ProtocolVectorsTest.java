@@ -50,6 +50,7 @@ class ProtocolVectorsTest {
     byte[] tx = TxCodec.sign(payload, KEY);
     assertThat(new String(tx, StandardCharsets.UTF_8)).isEqualTo(TX);
     Transaction decoded = ((TxCodec.Decoded.Ok) TxCodec.decode(tx)).tx();
+    assertThat(new String(decoded.signedBytes(), StandardCharsets.UTF_8)).isEqualTo(PAYLOAD);
     assertThat(Codec.b64(decoded.signature())).isEqualTo("ThTA2dkGyv9kPnd0rS4LTpSswnrkkstH5fay8L9oC0ncfbs0rQJjh9kzhKq17SDndJDnZnL7sbhin5EKHQNkDg");
     assertThat(decoded.idHex())
         .isEqualTo("c349d4cf090f091a24123e7b03325681225e5c55fb5e533e937254228ca9415e");

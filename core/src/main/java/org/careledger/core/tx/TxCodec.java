@@ -28,6 +28,9 @@ public final class TxCodec {
   private static final Set<String> PAYLOAD_FIELDS =
       Set.of("v", "chain", "signer", "nonce", "notBefore", "notAfter", "contract", "command");
 
+  private static final byte[] PAYLOAD_PREFIX =
+      "{\"payload\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
   private TxCodec() {}
 
   /** The outcome of decoding: a transaction, or the refusal that explains why not. */
@@ -90,7 +93,10 @@ public final class TxCodec {
     if (sig.length != Ed25519.SIGNATURE_SIZE) {
       throw new IllegalArgumentException("sig has " + sig.length + " bytes; 64 are required");
     }
-    byte[] signed = CanonicalJson.canonicalize(payload);
+    // the envelope is canonical, so it is exactly {"payload":P,"sig":"S"} and P, the canonical
+    // payload, can be cut out of it instead of being encoded again
+    int tail = ",\"sig\":\"".length() + sigNode.textValue().length() + "\"}".length();
+    byte[] signed = java.util.Arrays.copyOfRange(bytes, PAYLOAD_PREFIX.length, bytes.length - tail);
     return new Transaction(bytes, Sha256.hash(bytes), signed, sig, version, chain, signer, nonce,
         notBefore, notAfter, contract, command);
   }

@@ -58,6 +58,40 @@ public final class LedgerStore implements AutoCloseable {
   private final ColumnFamilyHandle state;
   private final ColumnFamilyHandle index;
   private final WriteOptions writeOptions = new WriteOptions().setSync(false);
+  private final NodeCache nodeCache = new NodeCache(1 << 18);
+
+  /**
+   * A bounded map of log nodes in two generations: when the young one is full it becomes the
+   * old one, so recently used nodes stay and memory stays bounded. Thread-safe.
+   */
+  private static final class NodeCache {
+    private final int limit;
+    private volatile java.util.concurrent.ConcurrentHashMap<Long, byte[]> young =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile java.util.concurrent.ConcurrentHashMap<Long, byte[]> old =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    NodeCache(int limit) {
+      this.limit = limit;
+    }
+
+    byte[] get(long k) {
+      byte[] v = young.get(k);
+      return v != null ? v : old.get(k);
+    }
+
+    void put(long k, byte[] v) {
+      if (young.size() >= limit) {
+        synchronized (this) {
+          if (young.size() >= limit) {
+            old = young;
+            young = new java.util.concurrent.ConcurrentHashMap<>();
+          }
+        }
+      }
+      young.put(k, v);
+    }
+  }
   private final boolean readOnly;
 
   private LedgerStore(Path dir, boolean readOnly) throws IOException {
@@ -117,14 +151,28 @@ public final class LedgerStore implements AutoCloseable {
     return key -> get(state, bytes(key));
   }
 
+  /**
+   * Log nodes. Recently written and recently read nodes are served from memory: receipts for a
+   * block's transactions read the same fresh nodes and the same few old ones many times.
+   */
   public NodeReader nodes() {
     return (level, idx) -> {
-      byte[] h = get(log, nodeKey(level, idx));
+      long k = cacheKey(level, idx);
+      byte[] h = nodeCache.get(k);
+      if (h != null) {
+        return h;
+      }
+      h = get(log, nodeKey(level, idx));
       if (h == null) {
         throw new IllegalStateException("no log node at level " + level + " index " + idx);
       }
+      nodeCache.put(k, h);
       return h;
     };
+  }
+
+  private static long cacheKey(int level, long idx) {
+    return ((long) level << 56) | idx;
   }
 
   public byte[] txBytes(long leaf) {
@@ -192,6 +240,9 @@ public final class LedgerStore implements AutoCloseable {
       db.write(writeOptions, batch);
     } catch (RocksDBException e) {
       throw new IOException("cannot write block: " + e.getMessage(), e);
+    }
+    for (MerkleAppender.Node n : nodes) {
+      nodeCache.put(cacheKey(n.level(), n.index()), n.hash());
     }
   }
 
