@@ -96,6 +96,107 @@ public final class MerkleVerifier {
     return sn == 0 && MessageDigest.isEqual(fr, firstRoot) && MessageDigest.isEqual(sr, secondRoot);
   }
 
+  /**
+   * True if [start, end) is a valid subtree: 0 <= start < end and start is a multiple of the
+   * smallest power of two that is at least end - start. Such a subtree has the shape of a whole
+   * tree of end - start leaves.
+   */
+  static boolean validSubtree(long start, long end) {
+    if (start < 0 || end <= start) {
+      return false;
+    }
+    long width = end - start;
+    long ceil = Long.bitCount(width) == 1 ? width : Long.highestOneBit(width) << 1;
+    return start % ceil == 0;
+  }
+
+  /**
+   * Inclusion of a leaf in the subtree [start, end) whose hash is {@code subtreeRoot} (the
+   * subtree proofs of Merkle Tree Certificates): the ordinary inclusion check of leaf
+   * {@code index - start} in a tree of {@code end - start} leaves.
+   */
+  public static boolean verifySubtreeInclusion(byte[] leafHash, long index, long start, long end,
+      List<byte[]> proof, byte[] subtreeRoot) {
+    if (!validSubtree(start, end) || index < start || index >= end) {
+      return false;
+    }
+    return verifyInclusion(leafHash, index - start, end - start, proof, subtreeRoot);
+  }
+
+  /**
+   * Consistency of the subtree [start, end), hash {@code subtreeRoot}, with the tree of
+   * {@code size} leaves and root {@code root}: the RFC 9162 consistency check run in the
+   * coordinates of the whole tree, where siblings left of the subtree count only towards the
+   * root. With start = 0 it is the ordinary consistency check. The empty subtree (start = end,
+   * hash SHA-256("")) is consistent with every tree given an empty proof.
+   */
+  public static boolean verifySubtreeConsistency(long start, long end, long size,
+      byte[] subtreeRoot, byte[] root, List<byte[]> proof) {
+    if (subtreeRoot == null || root == null || proof == null) {
+      return false;
+    }
+    if (start == end) {
+      // the empty subtree is part of every tree (transparency-dev/merkle's convention)
+      return start >= 0 && end <= size && proof.isEmpty()
+          && MessageDigest.isEqual(subtreeRoot, MerkleHash.emptyRoot());
+    }
+    if (!validSubtree(start, end) || end > size) {
+      return false;
+    }
+    if (start == 0) {
+      return verifyConsistency(end, size, subtreeRoot, root, proof);
+    }
+    if (!allHashes(proof) || subtreeRoot.length != 32 || root.length != 32 || proof.isEmpty()) {
+      return false;
+    }
+    long width = end - start;
+    int subtreeLevels = 64 - Long.numberOfLeadingZeros(width - 1);
+    int i = 0;
+    byte[] fr;
+    byte[] sr;
+    if (Long.bitCount(width) == 1) {
+      fr = subtreeRoot;
+      sr = subtreeRoot;
+    } else {
+      fr = proof.get(0);
+      sr = proof.get(0);
+      i = 1;
+    }
+    long fn = end - 1;
+    long sn = size - 1;
+    int level = 0;
+    while ((fn & 1) == 1) {
+      fn >>>= 1;
+      sn >>>= 1;
+      level++;
+    }
+    for (; i < proof.size(); i++) {
+      byte[] c = proof.get(i);
+      if (sn == 0) {
+        return false;
+      }
+      if ((fn & 1) == 1 || fn == sn) {
+        if ((fn & 1) == 0) {
+          while ((fn & 1) == 0 && fn != 0) {
+            fn >>>= 1;
+            sn >>>= 1;
+            level++;
+          }
+        }
+        if (level < subtreeLevels) {
+          fr = MerkleHash.node(c, fr);
+        }
+        sr = MerkleHash.node(c, sr);
+      } else {
+        sr = MerkleHash.node(sr, c);
+      }
+      fn >>>= 1;
+      sn >>>= 1;
+      level++;
+    }
+    return sn == 0 && MessageDigest.isEqual(fr, subtreeRoot) && MessageDigest.isEqual(sr, root);
+  }
+
   private static boolean allHashes(List<byte[]> proof) {
     for (byte[] p : proof) {
       if (p == null || p.length != 32) {

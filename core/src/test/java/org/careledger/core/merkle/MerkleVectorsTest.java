@@ -72,6 +72,34 @@ class MerkleVectorsTest {
         }));
   }
 
+  @TestFactory
+  Stream<DynamicTest> subtreeInclusionVectorsGiveTheExpectedVerdict() throws Exception {
+    List<Path> all = files("testdata/subtreeinclusion");
+    assertThat(all).hasSize(204);
+    return all.stream().map(p -> DynamicTest.dynamicTest(p.getParent().getFileName() + "/"
+        + p.getFileName(), () -> {
+          JsonNode v = JSON.readTree(p.toFile());
+          boolean ok = MerkleVerifier.verifySubtreeInclusion(b64(v.get("leafHash")),
+              v.get("leafIdx").asLong(), v.get("start").asLong(), v.get("end").asLong(),
+              proof(v.get("proof")), b64(v.get("root")));
+          assertThat(ok).isEqualTo(!v.get("wantErr").asBoolean());
+        }));
+  }
+
+  @TestFactory
+  Stream<DynamicTest> subtreeConsistencyVectorsGiveTheExpectedVerdict() throws Exception {
+    List<Path> all = files("testdata/subtreeconsistency");
+    assertThat(all).hasSize(118);
+    return all.stream().map(p -> DynamicTest.dynamicTest(p.getParent().getFileName() + "/"
+        + p.getFileName(), () -> {
+          JsonNode v = JSON.readTree(p.toFile());
+          boolean ok = MerkleVerifier.verifySubtreeConsistency(v.get("start").asLong(),
+              v.get("end").asLong(), v.get("size").asLong(), b64(v.get("root1")),
+              b64(v.get("root2")), proof(v.get("proof")));
+          assertThat(ok).isEqualTo(!v.get("wantErr").asBoolean());
+        }));
+  }
+
   @Test
   void rootsMatchTheReferenceTreeForEverySize() throws IOException, URISyntaxException {
     JsonNode ref = JSON.readTree(vectors("reference_tree.json").toFile());
