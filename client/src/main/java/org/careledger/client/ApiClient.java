@@ -164,8 +164,10 @@ public final class ApiClient {
     try {
       res = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
     } catch (IOException e) {
-      throw new ApiException(0, null, "cannot reach " + req.uri().getAuthority() + ": "
-          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+      String why = e instanceof java.net.ConnectException ? "connection refused"
+          : e instanceof java.net.http.HttpTimeoutException ? "timed out"
+          : e.getMessage() != null ? e.getMessage() : "I/O error";
+      throw new ApiException(0, null, "cannot reach " + req.uri().getAuthority() + ": " + why);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ApiException(0, null, "interrupted");
