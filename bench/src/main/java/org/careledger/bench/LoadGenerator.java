@@ -41,7 +41,8 @@ import org.careledger.node.NodeConfig;
 public final class LoadGenerator {
   /** What to run. {@code nodeUrl} null means: start a fresh node of our own. */
   public record Options(String nodeUrl, Path adminKey, char[] passphrase, int clients,
-      int signers, int seconds, int rate, int batch, Path workDir) {}
+      int signers, int seconds, int warmupSeconds, int rate, int batch, boolean ledgerSync,
+      Path workDir) {}
 
   /** What was measured. */
   public record Result(long committed, long failed, double seconds, double txPerSecond,
@@ -76,6 +77,9 @@ public final class LoadGenerator {
         NetworkInit.init(dir, new NetworkInit.Options("careledger-bench", "org1", "Bench",
             "admin", "node1", "127.0.0.1:" + raftPort, "127.0.0.1:0"), null,
             System.currentTimeMillis());
+        if (o.ledgerSync()) {
+          NodeConfig.write(dir, "node1", "127.0.0.1:0", true);
+        }
         fresh = Node.start(NodeConfig.load(dir, null), null);
         url = fresh.baseUrl();
         admin = KeyFile.read(dir.resolve("keys/admin.key"), null);
@@ -140,7 +144,9 @@ public final class LoadGenerator {
           Transactions.DEFAULT_VALIDITY_MS));
       signers.add(k);
     }
-    int total = o.rate() > 0 ? o.rate() * o.seconds() : Math.max(20_000, 15_000 * o.seconds());
+    int secondsInAll = o.seconds() + o.warmupSeconds();
+    int total = o.rate() > 0 ? o.rate() * secondsInAll
+        : Math.max(20_000, 12_000 * secondsInAll);
     log.printf("registered %d signers; pre-signing %d transactions%n", signers.size(), total);
     byte[][] txs = new byte[total][];
     long now = System.currentTimeMillis();
@@ -177,14 +183,17 @@ public final class LoadGenerator {
     AtomicLong failed = new AtomicLong();
     Semaphore window = new Semaphore(o.clients());
     CountDownLatch done = new CountDownLatch(requests);
-    long start = System.nanoTime();
+    long begin = System.nanoTime();
+    // requests scheduled before 'start' warm the node up and are not counted
+    long start = begin + o.warmupSeconds() * 1_000_000_000L;
     long deadline = start + o.seconds() * 1_000_000_000L;
+    AtomicLong measuredOk = new AtomicLong();
     long interval = o.rate() > 0 ? 1_000_000_000L * batch / o.rate() : 0;
     int sent = 0;
     for (; sent < requests; sent++) {
       long scheduled;
       if (interval > 0) {
-        scheduled = start + sent * interval;
+        scheduled = begin + sent * interval;
         long wait = scheduled - System.nanoTime();
         if (wait > 0) {
           java.util.concurrent.locks.LockSupport.parkNanos(wait);
@@ -222,9 +231,12 @@ public final class LoadGenerator {
             public void onComplete(org.eclipse.jetty.client.Result result) {
               if (!result.isFailed() && result.getResponse().getStatus() == 200) {
                 int good = batch == 1 ? 1 : countReceipts(getContentAsString());
-                latencies[i] = System.nanoTime() - t0;
                 ok.addAndGet(good);
                 failed.addAndGet(batch - good);
+                if (t0 >= start) {
+                  latencies[i] = System.nanoTime() - t0;
+                  measuredOk.addAndGet(good);
+                }
               } else {
                 failed.addAndGet(batch);
               }
@@ -241,7 +253,8 @@ public final class LoadGenerator {
     done.await();
     double secs = (System.nanoTime() - start) / 1e9;
     long[] lat = Arrays.stream(latencies).filter(l -> l >= 0).sorted().toArray();
-    return new Result(ok.get(), failed.get(), secs, ok.get() / secs, pct(lat, 0.50),
+    return new Result(measuredOk.get(), failed.get(), secs, measuredOk.get() / secs,
+        pct(lat, 0.50),
         pct(lat, 0.99), pct(lat, 0.999), raw);
     } finally {
       http.stop();

@@ -33,6 +33,10 @@ final class BenchCommand implements Callable<Integer> {
       description = "How long to send (default: ${DEFAULT-VALUE}).")
   int seconds;
 
+  @Option(names = "--warmup", defaultValue = "5",
+      description = "Seconds of load before measuring starts (default: ${DEFAULT-VALUE}).")
+  int warmup;
+
   @Option(names = "--rate", defaultValue = "0",
       description = "Open loop at this many tx/s; 0 = closed loop (default: ${DEFAULT-VALUE}).")
   int rate;
@@ -41,6 +45,11 @@ final class BenchCommand implements Callable<Integer> {
       description = "Transactions per request; >1 uses the NDJSON batch endpoint"
           + " (default: ${DEFAULT-VALUE}).")
   int batch;
+
+  @Option(names = "--ledger-sync",
+      description = "With --fresh: also sync every RocksDB block write (to measure what"
+          + " paying for durability twice costs).")
+  boolean ledgerSync;
 
   @Mixin Options.Passphrase passphrase;
 
@@ -52,12 +61,12 @@ final class BenchCommand implements Callable<Integer> {
     if (node != null && key == null) {
       throw new IllegalArgumentException("--node needs --key (an org admin key file)");
     }
-    if (clients < 1 || seconds < 1 || signers < 1 || rate < 0 || batch < 1) {
+    if (clients < 1 || seconds < 1 || signers < 1 || rate < 0 || batch < 1 || warmup < 0) {
       throw new IllegalArgumentException("--clients, --seconds and --signers must be positive");
     }
     Path work = Files.createTempDirectory("careledger-bench");
     LoadGenerator.run(new LoadGenerator.Options(node, key, passphrase.orNull(), clients,
-        signers, seconds, rate, batch, work), System.out);
+        signers, seconds, warmup, rate, batch, ledgerSync, work), System.out);
     return 0;
   }
 }

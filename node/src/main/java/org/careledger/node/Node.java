@@ -63,7 +63,7 @@ public final class Node implements AutoCloseable {
     if (!Ed25519.keyId(mine.nodeKey()).equals(nodeKey.keyId())) {
       throw new IOException("the node key does not match the genesis entry of " + name);
     }
-    store = LedgerStore.open(config.ledgerDir());
+    store = LedgerStore.open(config.ledgerDir(), config.ledgerSync());
     LedgerService ledger = LedgerService.open(name, store, genesisBytes, nodeKey);
     ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), peers, ledger.chain(),
         ledger);

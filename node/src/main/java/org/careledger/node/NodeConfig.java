@@ -13,10 +13,11 @@ import org.careledger.core.json.CanonicalJson;
  *
  * <p>Keys: {@code node-id} (this node's identity in the genesis), {@code http} (host:port of the
  * API), {@code max-batch} (transactions per block, default 4000), {@code queue-size} (admitted
- * transactions waiting to be ordered, default 50000).
+ * transactions waiting to be ordered, default 50000), {@code ledger-sync} (also sync every
+ * RocksDB block write, default false: the synced Raft log already makes blocks durable).
  */
 public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
-    int maxBatch, int queueSize) {
+    int maxBatch, int queueSize, boolean ledgerSync) {
 
   public NodeConfig {
     if (httpPort < 0 || httpPort > 65535) {
@@ -63,15 +64,22 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
     String http = httpOverride != null ? httpOverride : n.path("http").asText("127.0.0.1:8080");
     HostPort hp = HostPort.parse(http);
     return new NodeConfig(dataDir, n.path("node-id").asText(), hp.host(), hp.port(),
-        n.path("max-batch").asInt(4000), n.path("queue-size").asInt(50_000));
+        n.path("max-batch").asInt(4000), n.path("queue-size").asInt(50_000),
+        n.path("ledger-sync").asBoolean(false));
   }
 
   public static void write(Path dataDir, String nodeId, String http) throws IOException {
+    write(dataDir, nodeId, http, false);
+  }
+
+  public static void write(Path dataDir, String nodeId, String http, boolean ledgerSync)
+      throws IOException {
     ObjectNode o = CanonicalJson.object();
     o.put("node-id", nodeId);
     o.put("http", http);
     o.put("max-batch", 4000);
     o.put("queue-size", 50_000);
+    o.put("ledger-sync", ledgerSync);
     Files.writeString(dataDir.resolve(FILE), o.toPrettyString() + "\n");
   }
 
@@ -93,6 +101,6 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
   @Override
   public String toString() {
     return "node-id=" + nodeId + " data=" + dataDir + " http=" + httpHost + ":" + httpPort
-        + " max-batch=" + maxBatch + " queue-size=" + queueSize;
+        + " max-batch=" + maxBatch + " queue-size=" + queueSize + " ledger-sync=" + ledgerSync;
   }
 }

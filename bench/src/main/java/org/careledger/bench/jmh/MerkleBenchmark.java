@@ -72,7 +72,7 @@ public class MerkleBenchmark {
         }
         s.writeLogNodes(nodes);
       }
-      s.syncToDisk();
+      s.flushToTables();
     }
     Files.writeString(dir.resolve("complete"), Long.toString(n));
   }
