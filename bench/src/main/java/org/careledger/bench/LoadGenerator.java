@@ -1,14 +1,9 @@
 package org.careledger.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -17,7 +12,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.careledger.client.ApiClient;
-import org.careledger.client.ApiException;
 import org.careledger.client.Transactions;
 import org.careledger.client.keys.KeyFile;
 import org.careledger.core.contract.Command;
@@ -173,89 +167,89 @@ public final class LoadGenerator {
     http.setConnectTimeout(5000);
     http.start();
     try {
-    int batch = Math.max(1, o.batch());
-    URI submit = URI.create(url + (batch > 1 ? "/api/v1/transactions/batch"
-        : "/api/v1/transactions"));
-    int requests = total / batch;
-    long[] latencies = new long[requests];
-    Arrays.fill(latencies, -1);
-    AtomicLong ok = new AtomicLong();
-    AtomicLong failed = new AtomicLong();
-    Semaphore window = new Semaphore(o.clients());
-    CountDownLatch done = new CountDownLatch(requests);
-    long begin = System.nanoTime();
-    // requests scheduled before 'start' warm the node up and are not counted
-    long start = begin + o.warmupSeconds() * 1_000_000_000L;
-    long deadline = start + o.seconds() * 1_000_000_000L;
-    AtomicLong measuredOk = new AtomicLong();
-    long interval = o.rate() > 0 ? 1_000_000_000L * batch / o.rate() : 0;
-    int sent = 0;
-    for (; sent < requests; sent++) {
-      long scheduled;
-      if (interval > 0) {
-        scheduled = begin + sent * interval;
-        long wait = scheduled - System.nanoTime();
-        if (wait > 0) {
-          java.util.concurrent.locks.LockSupport.parkNanos(wait);
+      int batch = Math.max(1, o.batch());
+      URI submit = URI.create(url + (batch > 1 ? "/api/v1/transactions/batch"
+          : "/api/v1/transactions"));
+      int requests = total / batch;
+      long[] latencies = new long[requests];
+      Arrays.fill(latencies, -1);
+      AtomicLong ok = new AtomicLong();
+      AtomicLong failed = new AtomicLong();
+      Semaphore window = new Semaphore(o.clients());
+      CountDownLatch done = new CountDownLatch(requests);
+      long begin = System.nanoTime();
+      // requests scheduled before 'start' warm the node up and are not counted
+      long start = begin + o.warmupSeconds() * 1_000_000_000L;
+      long deadline = start + o.seconds() * 1_000_000_000L;
+      AtomicLong measuredOk = new AtomicLong();
+      long interval = o.rate() > 0 ? 1_000_000_000L * batch / o.rate() : 0;
+      int sent = 0;
+      for (; sent < requests; sent++) {
+        long scheduled;
+        if (interval > 0) {
+          scheduled = begin + sent * interval;
+          long wait = scheduled - System.nanoTime();
+          if (wait > 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(wait);
+          }
+        } else {
+          window.acquire();
+          scheduled = System.nanoTime();
         }
-      } else {
-        window.acquire();
-        scheduled = System.nanoTime();
-      }
-      if (System.nanoTime() > deadline) {
-        if (interval == 0) {
-          window.release();
+        if (System.nanoTime() > deadline) {
+          if (interval == 0) {
+            window.release();
+          }
+          break;
         }
-        break;
-      }
-      final int i = sent;
-      final long t0 = scheduled;
-      byte[] body;
-      if (batch == 1) {
-        body = txs[i];
-      } else {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(batch * 400);
-        for (int j = i * batch; j < (i + 1) * batch; j++) {
-          out.writeBytes(txs[j]);
-          out.write('\n');
+        final int i = sent;
+        final long t0 = scheduled;
+        byte[] body;
+        if (batch == 1) {
+          body = txs[i];
+        } else {
+          java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(batch * 400);
+          for (int j = i * batch; j < (i + 1) * batch; j++) {
+            out.writeBytes(txs[j]);
+            out.write('\n');
+          }
+          body = out.toByteArray();
         }
-        body = out.toByteArray();
-      }
-      http.newRequest(submit).method("POST")
-          .headers(h -> h.put("Authorization", "Bearer " + token))
-          .timeout(60, java.util.concurrent.TimeUnit.SECONDS)
-          .body(new org.eclipse.jetty.client.BytesRequestContent(
-              batch == 1 ? "application/json" : "application/x-ndjson", body))
-          .send(new org.eclipse.jetty.client.BufferingResponseListener(64 * 1024 * 1024) {
-            @Override
-            public void onComplete(org.eclipse.jetty.client.Result result) {
-              if (!result.isFailed() && result.getResponse().getStatus() == 200) {
-                int good = batch == 1 ? 1 : countReceipts(getContentAsString());
-                ok.addAndGet(good);
-                failed.addAndGet(batch - good);
-                if (t0 >= start) {
-                  latencies[i] = System.nanoTime() - t0;
-                  measuredOk.addAndGet(good);
+        http.newRequest(submit).method("POST")
+            .headers(h -> h.put("Authorization", "Bearer " + token))
+            .timeout(60, java.util.concurrent.TimeUnit.SECONDS)
+            .body(new org.eclipse.jetty.client.BytesRequestContent(
+                batch == 1 ? "application/json" : "application/x-ndjson", body))
+            .send(new org.eclipse.jetty.client.BufferingResponseListener(64 * 1024 * 1024) {
+              @Override
+              public void onComplete(org.eclipse.jetty.client.Result result) {
+                if (!result.isFailed() && result.getResponse().getStatus() == 200) {
+                  int good = batch == 1 ? 1 : countReceipts(getContentAsString());
+                  ok.addAndGet(good);
+                  failed.addAndGet(batch - good);
+                  if (t0 >= start) {
+                    latencies[i] = System.nanoTime() - t0;
+                    measuredOk.addAndGet(good);
+                  }
+                } else {
+                  failed.addAndGet(batch);
                 }
-              } else {
-                failed.addAndGet(batch);
+                if (interval == 0) {
+                  window.release();
+                }
+                done.countDown();
               }
-              if (interval == 0) {
-                window.release();
-              }
-              done.countDown();
-            }
-          });
-    }
-    for (int i = sent; i < requests; i++) {
-      done.countDown();
-    }
-    done.await();
-    double secs = (System.nanoTime() - start) / 1e9;
-    long[] lat = Arrays.stream(latencies).filter(l -> l >= 0).sorted().toArray();
-    return new Result(measuredOk.get(), failed.get(), secs, measuredOk.get() / secs,
-        pct(lat, 0.50),
-        pct(lat, 0.99), pct(lat, 0.999), raw);
+            });
+      }
+      for (int i = sent; i < requests; i++) {
+        done.countDown();
+      }
+      done.await();
+      double secs = (System.nanoTime() - start) / 1e9;
+      long[] lat = Arrays.stream(latencies).filter(l -> l >= 0).sorted().toArray();
+      return new Result(measuredOk.get(), failed.get(), secs, measuredOk.get() / secs,
+          pct(lat, 0.50),
+          pct(lat, 0.99), pct(lat, 0.999), raw);
     } finally {
       http.stop();
     }
@@ -276,10 +270,5 @@ public final class LoadGenerator {
       return Double.NaN;
     }
     return sorted[(int) Math.min(sorted.length - 1, Math.floor(p * sorted.length))] / 1e6;
-  }
-
-  /** For callers that only need a token check of a running node. */
-  static JsonNode status(String url, Ed25519.KeyPair key) throws ApiException {
-    return new ApiClient(url, key).get("/api/v1/status");
   }
 }

@@ -72,6 +72,16 @@ class MerklePropertiesTest {
     }
   }
 
+  /** A copy of the proof with one bit of one element flipped. */
+  private static List<byte[]> flipBit(List<byte[]> proof, int bit) {
+    List<byte[]> bad = new ArrayList<>(proof);
+    int which = bit % proof.size();
+    byte[] h = bad.get(which).clone();
+    h[bit / 8] ^= (byte) (1 << (bit % 8));
+    bad.set(which, h);
+    return bad;
+  }
+
   @Property(tries = 3000)
   void inclusionVerifiesAndFailsWhenMutated(@ForAll @IntRange(min = 1, max = MAX) int size,
       @ForAll @IntRange(min = 0, max = MAX - 1) int rawIndex,
@@ -82,11 +92,7 @@ class MerklePropertiesTest {
     assertThat(MerkleVerifier.verifyInclusion(leaves.get(index), index, size, p, roots.get(size)))
         .isTrue();
     if (!p.isEmpty()) {
-      List<byte[]> bad = new ArrayList<>(p);
-      int which = bit % p.size();
-      byte[] h = bad.get(which).clone();
-      h[bit / 8] ^= (byte) (1 << (bit % 8));
-      bad.set(which, h);
+      List<byte[]> bad = flipBit(p, bit);
       assertThat(MerkleVerifier.verifyInclusion(leaves.get(index), index, size, bad,
           roots.get(size))).isFalse();
     }
@@ -111,11 +117,7 @@ class MerklePropertiesTest {
     assertThat(MerkleVerifier.verifyConsistency(first, second, roots.get(first),
         roots.get(second), p)).isTrue();
     if (!p.isEmpty()) {
-      List<byte[]> bad = new ArrayList<>(p);
-      int which = bit % p.size();
-      byte[] h = bad.get(which).clone();
-      h[bit / 8] ^= (byte) (1 << (bit % 8));
-      bad.set(which, h);
+      List<byte[]> bad = flipBit(p, bit);
       assertThat(MerkleVerifier.verifyConsistency(first, second, roots.get(first),
           roots.get(second), bad)).isFalse();
       byte[] root = roots.get(second).clone();
