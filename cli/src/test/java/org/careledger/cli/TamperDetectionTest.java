@@ -159,23 +159,49 @@ class TamperDetectionTest {
     assertThat((String) r[1]).contains("block 13").contains("log node (1,6)");
   }
 
-  @Test
-  void aFlippedByteInADataFileIsCaught() throws Exception {
-    Path d = copy("raw");
-    Path sst;
-    try (Stream<Path> s = Files.list(d.resolve("ledger"))) {
-      sst = s.filter(p -> p.toString().endsWith(".sst") || p.toString().endsWith(".log"))
+  /** Flips one bit in the middle of the largest file of the ledger whose name ends so. */
+  static void flipFileByte(Path ledgerDir, String suffix) throws IOException {
+    Path file;
+    try (Stream<Path> s = Files.list(ledgerDir)) {
+      file = s.filter(p -> p.toString().endsWith(suffix))
           .max(Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
     }
-    try (RandomAccessFile f = new RandomAccessFile(sst.toFile(), "rw")) {
-      long at = f.length() / 3;
+    assertThat(file.toFile().length()).as(file.toString()).isGreaterThan(100);
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      long at = f.length() / 2;
       f.seek(at);
       int b = f.read();
       f.seek(at);
       f.write(b ^ 0x10);
     }
+  }
+
+  @Test
+  void aFlippedByteInATableFileIsCaught() throws Exception {
+    Path d = copy("raw-sst");
+    flipFileByte(d.resolve("ledger"), ".sst");
     Object[] r = cli("verify", "--data", d.toString());
-    assertThat(r[0]).as((String) r[1]).isNotEqualTo(0);
+    assertThat(r[0]).as((String) r[1]).isEqualTo(Main.VERIFY_FAILED);
+    assertThat((String) r[1]).contains("verification FAILED");
+  }
+
+  @Test
+  void aFlippedByteInTheWriteAheadLogIsCaught() throws Exception {
+    // a node killed with SIGKILL leaves its latest blocks in RocksDB's WAL only
+    NodeProcess node = NodeProcess.init(tmp.resolve("killed")).start();
+    try {
+      Ed25519.KeyPair adminKey = node.adminKey();
+      ApiClient admin = new ApiClient(node.url(), adminKey);
+      for (int i = 0; i < 20; i++) {
+        admin.submit(TxFixture.signedBy(adminKey).bytes());
+      }
+      assertThat(cli("verify", "--data", node.dir.toString())[0]).isEqualTo(0);
+    } finally {
+      node.kill();
+    }
+    flipFileByte(node.dir.resolve("ledger"), ".log");
+    Object[] r = cli("verify", "--data", node.dir.toString());
+    assertThat(r[0]).as((String) r[1]).isEqualTo(Main.VERIFY_FAILED);
     assertThat((String) r[1]).contains("verification FAILED");
   }
 

@@ -50,6 +50,8 @@ public final class LedgerVerifier {
     byte[] genesis = Files.readAllBytes(dataDir.resolve("genesis.json"));
     try (LedgerStore store = LedgerStore.openReadOnly(dataDir.resolve("ledger"))) {
       return verify(store, genesis);
+    } catch (LedgerStore.CorruptLedgerException e) {
+      return new Report(0, 0, null, "storage checksum failure: " + e.getMessage());
     }
   }
 

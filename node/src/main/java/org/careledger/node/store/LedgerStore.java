@@ -104,7 +104,12 @@ public final class LedgerStore implements AutoCloseable {
         throw new IOException("no ledger at " + dir);
       }
       dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
-          .setMaxBackgroundJobs(2);
+          .setMaxBackgroundJobs(2)
+          // a node recovers to the last intact WAL record and Raft replays the rest; a reader
+          // (verify, possibly of a live node) tolerates only a half-written last record and
+          // fails on any other damage rather than see a shorter ledger
+          .setWalRecoveryMode(readOnly ? org.rocksdb.WALRecoveryMode.TolerateCorruptedTailRecords
+              : org.rocksdb.WALRecoveryMode.PointInTimeRecovery);
       cfOptions = new ColumnFamilyOptions().optimizeLevelStyleCompaction();
       List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
       for (String name : new String[] {"default", "log", "txs", "blocks", "state", "index"}) {
@@ -114,6 +119,11 @@ public final class LedgerStore implements AutoCloseable {
           ? RocksDB.openReadOnly(dbOptions, dir.toString(), cfs, handles)
           : RocksDB.open(dbOptions, dir.toString(), cfs, handles);
     } catch (RocksDBException e) {
+      if (e.getStatus() != null
+          && e.getStatus().getCode() == org.rocksdb.Status.Code.Corruption) {
+        throw new CorruptLedgerException("the ledger at " + dir + " is damaged: "
+            + e.getMessage());
+      }
       throw new IOException("cannot open the ledger at " + dir + ": " + e.getMessage(), e);
     }
     meta = handles.get(0);
@@ -122,6 +132,15 @@ public final class LedgerStore implements AutoCloseable {
     blocks = handles.get(3);
     state = handles.get(4);
     index = handles.get(5);
+  }
+
+  /** The store's files fail their checksums. */
+  public static final class CorruptLedgerException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    CorruptLedgerException(String message) {
+      super(message);
+    }
   }
 
   public static LedgerStore open(Path dir) throws IOException {
@@ -321,6 +340,14 @@ public final class LedgerStore implements AutoCloseable {
 
   @Override
   public void close() {
+    if (!readOnly) {
+      try {
+        // an orderly stop leaves table files behind, so the next start replays no WAL
+        flushToTables();
+      } catch (IOException e) {
+        // the WAL still holds everything; the next open recovers from it
+      }
+    }
     for (ColumnFamilyHandle h : handles) {
       h.close();
     }
