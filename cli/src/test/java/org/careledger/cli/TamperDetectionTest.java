@@ -90,14 +90,14 @@ class TamperDetectionTest {
   static void flip(Path dataDir, String family, byte[] key, int at) throws Exception {
     RocksDB.loadLibrary();
     List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
-    for (String n : new String[] {"default", "log", "txs", "blocks", "state", "index"}) {
+    for (String n : org.careledger.node.store.LedgerStore.FAMILIES) {
       cfs.add(new ColumnFamilyDescriptor(n.getBytes(StandardCharsets.UTF_8)));
     }
     List<ColumnFamilyHandle> handles = new ArrayList<>();
     try (DBOptions o = new DBOptions();
         RocksDB db = RocksDB.open(o, dataDir.resolve("ledger").toString(), cfs, handles)) {
-      ColumnFamilyHandle cf = handles.get(List.of("default", "log", "txs", "blocks", "state",
-          "index").indexOf(family));
+      ColumnFamilyHandle cf = handles.get(
+          org.careledger.node.store.LedgerStore.FAMILIES.indexOf(family));
       byte[] v = db.get(cf, key);
       assertThat(v).as("value to tamper with").isNotNull();
       int i = at >= 0 ? at : v.length + at;

@@ -50,6 +50,8 @@ public final class LedgerService {
   private final ConcurrentHashMap<ByteBuffer, Pending> pending = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Ed25519.Verifier> verifiers = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Long, RecentBlock> recent = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<ByteBuffer, List<LedgerStore.Write>> privateWrites =
+      new ConcurrentHashMap<>();
 
   private record Pending(Transaction tx, CompletableFuture<Outcome> outcome) {}
   private MerkleAppender appender;
@@ -181,9 +183,19 @@ public final class LedgerService {
     record Refused(Refusal refusal) implements Admission {}
   }
 
+  /**
+   * Attaches node-private rows (vault, FHIR index) to an admitted transaction: they are written
+   * in the same atomic batch as the block that commits it, and dropped if it is refused. They
+   * never leave this node.
+   */
+  public void attachPrivateWrites(byte[] txId, List<LedgerStore.Write> writes) {
+    privateWrites.put(ByteBuffer.wrap(txId), List.copyOf(writes));
+  }
+
   /** Fails the futures of transactions that could not be ordered. */
   public void abandon(List<byte[]> txIds, Throwable cause) {
     for (byte[] id : txIds) {
+      privateWrites.remove(ByteBuffer.wrap(id));
       Pending p = pending.remove(ByteBuffer.wrap(id));
       if (p != null) {
         p.outcome().completeExceptionally(cause);
@@ -213,11 +225,22 @@ public final class LedgerService {
           Pending p = pending.get(ByteBuffer.wrap(org.careledger.core.crypto.Sha256.hash(bytes)));
           return p != null ? new TxCodec.Decoded.Ok(p.tx()) : TxCodec.decode(bytes);
         });
+    List<LedgerStore.Write> rows = new java.util.ArrayList<>();
+    for (TxResult res : r.results()) {
+      byte[] id = switch (res) {
+        case TxResult.Committed c -> c.txId();
+        case TxResult.Refused f -> f.txId();
+      };
+      List<LedgerStore.Write> w = id == null ? null : privateWrites.remove(ByteBuffer.wrap(id));
+      if (w != null && res instanceof TxResult.Committed) {
+        rows.addAll(w);
+      }
+    }
     Block block = null;
     try {
       if (r.header() != null) {
         block = Block.sign(r.header(), nodeKey);
-        store.commitBlock(block, r.accepted(), r.writes(), r.nodes(), raftIndex);
+        store.commitBlock(block, r.accepted(), r.writes(), r.nodes(), raftIndex, rows);
         remember(block);
         latest = block;
       } else {

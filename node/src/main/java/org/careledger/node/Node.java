@@ -14,7 +14,21 @@ import org.careledger.node.http.ApiHandler;
 import org.careledger.node.ordering.Batcher;
 import org.careledger.node.ordering.RaftOrdering;
 import org.careledger.node.store.LedgerStore;
+import jakarta.servlet.DispatcherType;
+import java.util.EnumSet;
+import org.careledger.node.fhir.AccessPolicy;
+import org.careledger.node.fhir.BodyLimitFilter;
+import org.careledger.node.fhir.FhirServlet;
+import org.careledger.node.fhir.FhirSetup;
+import org.careledger.node.fhir.FullValidator;
+import org.careledger.node.fhir.RecordStore;
+import org.careledger.node.vault.Vault;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.server.handler.ContextHandlerCollection;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -83,8 +97,22 @@ public final class Node implements AutoCloseable {
     errors.setShowMessageInTitle(false);
     http.setErrorHandler(errors);
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    http.setHandler(new ApiHandler(name, config.nodeId(), ledger, batcher, new TokenService(),
-        ordering::isLeader, metrics));
+    Submitter submitter = new Submitter(ledger, batcher);
+    TokenService tokens = new TokenService();
+    ApiHandler api = new ApiHandler(name, config.nodeId(), ledger, submitter, tokens,
+        ordering::isLeader, metrics);
+    Vault vault = Vault.open(config.vaultKeysFile(), passphraseOrNull);
+    RecordStore records = new RecordStore(name, FhirSetup.CONTEXT, submitter, vault, nodeKey);
+    metrics.gauge("careledger_vault_integrity_failures", records,
+        RecordStore::integrityFailures);
+    ServletContextHandler fhir = new ServletContextHandler("/fhir");
+    fhir.setAllowNullPathInContext(true);
+    fhir.addServlet(new ServletHolder(new FhirServlet(name, records,
+        new AccessPolicy(tokens, ledger, mine.id()), new FullValidator(config.validateOnWrite()))),
+        "/*");
+    fhir.addFilter(new FilterHolder(new BodyLimitFilter()), "/*",
+        EnumSet.of(DispatcherType.REQUEST));
+    http.setHandler(new ContextHandlerCollection(fhir, new ContextHandler(api, "/")));
     http.start();
     LOG.info("{}: chain {} at height {}, API on http://{}:{}", name, ledger.chain(),
         ledger.latest().header().height(), config.httpHost(), connector.getLocalPort());

@@ -14,10 +14,12 @@ import org.careledger.core.json.CanonicalJson;
  * <p>Keys: {@code node-id} (this node's identity in the genesis), {@code http} (host:port of the
  * API), {@code max-batch} (transactions per block, default 4000), {@code queue-size} (admitted
  * transactions waiting to be ordered, default 50000), {@code ledger-sync} (also sync every
- * RocksDB block write, default false: the synced Raft log already makes blocks durable).
+ * RocksDB block write, default false: the synced Raft log already makes blocks durable),
+ * {@code validate-on-write} (full FHIR validation of every write, default false: writes get
+ * the strict ingest checks, and {@code $validate} runs the full validator on request).
  */
 public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
-    int maxBatch, int queueSize, boolean ledgerSync) {
+    int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite) {
 
   public NodeConfig {
     if (httpPort < 0 || httpPort > 65535) {
@@ -45,6 +47,10 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
     return dataDir.resolve("ledger");
   }
 
+  public Path vaultKeysFile() {
+    return dataDir.resolve("keys").resolve("vault.keys");
+  }
+
   public Path raftDir() {
     return dataDir.resolve("raft");
   }
@@ -65,7 +71,7 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
     HostPort hp = HostPort.parse(http);
     return new NodeConfig(dataDir, n.path("node-id").asText(), hp.host(), hp.port(),
         n.path("max-batch").asInt(4000), n.path("queue-size").asInt(50_000),
-        n.path("ledger-sync").asBoolean(false));
+        n.path("ledger-sync").asBoolean(false), n.path("validate-on-write").asBoolean(false));
   }
 
   public static void write(Path dataDir, String nodeId, String http) throws IOException {
@@ -80,6 +86,7 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
     o.put("max-batch", 4000);
     o.put("queue-size", 50_000);
     o.put("ledger-sync", ledgerSync);
+    o.put("validate-on-write", false);
     Files.writeString(dataDir.resolve(FILE), o.toPrettyString() + "\n");
   }
 
@@ -101,6 +108,7 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
   @Override
   public String toString() {
     return "node-id=" + nodeId + " data=" + dataDir + " http=" + httpHost + ":" + httpPort
-        + " max-batch=" + maxBatch + " queue-size=" + queueSize + " ledger-sync=" + ledgerSync;
+        + " max-batch=" + maxBatch + " queue-size=" + queueSize + " ledger-sync=" + ledgerSync
+        + " validate-on-write=" + validateOnWrite;
   }
 }

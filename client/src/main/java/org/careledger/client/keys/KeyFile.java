@@ -78,14 +78,97 @@ public final class KeyFile {
     } finally {
       Arrays.fill(secret, (byte) 0);
     }
-    Path parent = path.toAbsolutePath().getParent();
-    Files.createDirectories(parent);
+    createOwnerOnly(path);
+    Files.write(path, CanonicalJson.canonicalize(o), StandardOpenOption.TRUNCATE_EXISTING);
+  }
+
+  /**
+   * Writes an arbitrary secret (for example the vault's keys) with the same protection as a
+   * key file: mode 0600, and encrypted when a passphrase is given. {@code kind} names what it
+   * is and is bound to the ciphertext.
+   */
+  public static void writeSecret(Path path, String kind, byte[] secret, char[] passphraseOrNull)
+      throws IOException {
+    ObjectNode o = CanonicalJson.object();
+    o.put("type", "careledger-secret");
+    o.put("kind", kind);
+    try {
+      if (passphraseOrNull == null) {
+        o.put("secret", Codec.b64(secret));
+      } else {
+        byte[] salt = new byte[16];
+        byte[] nonce = new byte[12];
+        RANDOM.nextBytes(salt);
+        RANDOM.nextBytes(nonce);
+        ObjectNode enc = o.putObject("encrypted");
+        enc.put("kdf", "PBKDF2-HMAC-SHA256");
+        enc.put("iterations", ITERATIONS);
+        enc.put("salt", Codec.b64(salt));
+        enc.put("cipher", "AES-256-GCM");
+        enc.put("nonce", Codec.b64(nonce));
+        enc.put("ciphertext", Codec.b64(aead(Cipher.ENCRYPT_MODE, passphraseOrNull, salt, nonce,
+            kind, secret)));
+      }
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM and PBKDF2 are required by every Java platform", e);
+    }
+    createOwnerOnly(path);
+    Files.write(path, CanonicalJson.canonicalize(o), StandardOpenOption.TRUNCATE_EXISTING);
+  }
+
+  /** Reads a secret written by {@link #writeSecret}. */
+  public static byte[] readSecret(Path path, String kind, char[] passphraseOrNull)
+      throws IOException {
+    if (!Files.isRegularFile(path)) {
+      throw new KeyFileException("no secret file at " + path);
+    }
+    checkOwnerOnly(path);
+    JsonNode o;
+    try {
+      o = CanonicalJson.parse(Files.readAllBytes(path));
+    } catch (CanonicalJson.InvalidJsonException e) {
+      throw new KeyFileException(path + " is not valid JSON");
+    }
+    if (!"careledger-secret".equals(o.path("type").asText())
+        || !kind.equals(o.path("kind").asText())) {
+      throw new KeyFileException(path + " is not a CareLedger " + kind + " file");
+    }
+    try {
+      if (o.has("encrypted")) {
+        if (passphraseOrNull == null) {
+          throw new KeyFileException(path + " is encrypted; a passphrase is needed"
+              + " (set CARELEDGER_PASSPHRASE or use --passphrase-file)");
+        }
+        JsonNode enc = o.get("encrypted");
+        return aead(Cipher.DECRYPT_MODE, passphraseOrNull, Codec.unb64(enc.get("salt").asText()),
+            Codec.unb64(enc.get("nonce").asText()), kind,
+            Codec.unb64(enc.get("ciphertext").asText()));
+      }
+      return Codec.unb64(o.get("secret").asText());
+    } catch (GeneralSecurityException e) {
+      throw new KeyFileException("wrong passphrase for " + path);
+    } catch (IllegalArgumentException | NullPointerException e) {
+      throw new KeyFileException(path + " is damaged");
+    }
+  }
+
+  private static void createOwnerOnly(Path path) throws IOException {
+    Files.createDirectories(path.toAbsolutePath().getParent());
     try {
       Files.createFile(path, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
     } catch (FileAlreadyExistsException e) {
-      throw new KeyFileException("key file " + path + " already exists; not overwriting it");
+      throw new KeyFileException(path + " already exists; not overwriting it");
     }
-    Files.write(path, CanonicalJson.canonicalize(o), StandardOpenOption.TRUNCATE_EXISTING);
+  }
+
+  private static void checkOwnerOnly(Path path) throws IOException {
+    if (Files.getFileStore(path).supportsFileAttributeView("posix")) {
+      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(path);
+      if (perms.contains(PosixFilePermission.GROUP_READ)
+          || perms.contains(PosixFilePermission.OTHERS_READ)) {
+        throw new KeyFileException(path + " is readable by others; run: chmod 600 " + path);
+      }
+    }
   }
 
   /** True if the key file at {@code path} needs a passphrase. */
@@ -96,14 +179,7 @@ public final class KeyFile {
   /** Loads a key; {@code passphraseOrNull} is needed only for an encrypted file. */
   public static Ed25519.KeyPair read(Path path, char[] passphraseOrNull) throws IOException {
     JsonNode o = readJson(path);
-    if (Files.getFileStore(path).supportsFileAttributeView("posix")) {
-      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(path);
-      if (perms.contains(PosixFilePermission.GROUP_READ)
-          || perms.contains(PosixFilePermission.OTHERS_READ)) {
-        throw new KeyFileException("key file " + path
-            + " is readable by others; run: chmod 600 " + path);
-      }
-    }
+    checkOwnerOnly(path);
     String keyId = o.path("keyId").asText();
     byte[] secret;
     try {

@@ -27,6 +27,24 @@ public sealed interface Command {
   /** Anchors the digest of an off-ledger document under a label. */
   record Anchor(byte[] digest, String label) implements Notary {}
 
+  /**
+   * Commands of the {@code records} contract. They are issued by the custodian organization's
+   * node, which attests what was stored in its vault and which authenticated identity submitted
+   * it; no PHI and no FHIR id appears in them.
+   */
+  sealed interface Records extends Command {}
+
+  /** One stored version of a record: its pseudonymous id, commitment and patient pseudonym. */
+  record RecordVersion(String record, long version, String resourceType, byte[] commitment,
+      String patient, boolean deleted) {}
+
+  /** Anchors new record versions, all or none, submitted by the identity {@code submitter}. */
+  record CommitRecords(String submitter, List<RecordVersion> versions) implements Records {}
+
+  /** Records that the vault data of these records was destroyed, on whose request and why. */
+  record EraseRecords(String requestedBy, String legalBasis, List<String> records)
+      implements Records {}
+
   /** The first transaction of every chain. */
   record Genesis(List<OrgSpec> organizations) implements Command {}
 

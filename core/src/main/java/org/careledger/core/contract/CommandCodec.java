@@ -18,6 +18,12 @@ public final class CommandCodec {
   public static final String MEMBERSHIP = "membership";
   public static final String NOTARY = "notary";
   public static final String GENESIS = "genesis";
+  public static final String RECORDS = "records";
+  /** Most record versions one commit may anchor. */
+  public static final int MAX_RECORDS_PER_TX = 5000;
+
+  private static final Pattern PSEUDONYM = Pattern.compile("[0-9a-f]{32}");
+  private static final Pattern RESOURCE_TYPE = Pattern.compile("[A-Z][A-Za-z]{1,63}");
 
   private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
   private static final Pattern LABEL = Pattern.compile("[\\x20-\\x7e]{0,200}");
@@ -70,6 +76,18 @@ public final class CommandCodec {
           }
           default -> throw unknownCommand(contract, t);
         };
+        case RECORDS -> switch (t) {
+          case "commit" -> {
+            fields(cmd, Set.of("type", "submitter", "versions"), Set.of());
+            yield new Command.CommitRecords(id(cmd, "submitter"), versions(cmd.get("versions")));
+          }
+          case "erase" -> {
+            fields(cmd, Set.of("type", "requestedBy", "legalBasis", "records"), Set.of());
+            yield new Command.EraseRecords(id(cmd, "requestedBy"), label(cmd, "legalBasis"),
+                pseudonyms(cmd.get("records")));
+          }
+          default -> throw unknownCommand(contract, t);
+        };
         case GENESIS -> switch (t) {
           case "genesis" -> {
             fields(cmd, Set.of("type", "organizations"), Set.of());
@@ -117,6 +135,27 @@ public final class CommandCodec {
         o.put("digest", Codec.hex(a.digest()));
         o.put("label", a.label());
       }
+      case Command.CommitRecords cr -> {
+        o.put("type", "commit");
+        o.put("submitter", cr.submitter());
+        ArrayNode vs = o.putArray("versions");
+        for (Command.RecordVersion v : cr.versions()) {
+          ObjectNode vo = vs.addObject();
+          vo.put("record", v.record());
+          vo.put("version", v.version());
+          vo.put("resourceType", v.resourceType());
+          vo.put("commitment", Codec.hex(v.commitment()));
+          vo.put("patient", v.patient());
+          vo.put("deleted", v.deleted());
+        }
+      }
+      case Command.EraseRecords e -> {
+        o.put("type", "erase");
+        o.put("requestedBy", e.requestedBy());
+        o.put("legalBasis", e.legalBasis());
+        ArrayNode rs = o.putArray("records");
+        e.records().forEach(rs::add);
+      }
       case Command.Genesis g -> {
         o.put("type", "genesis");
         ArrayNode orgs = o.putArray("organizations");
@@ -142,6 +181,7 @@ public final class CommandCodec {
     return switch (c) {
       case Command.Membership m -> MEMBERSHIP;
       case Command.Notary n -> NOTARY;
+      case Command.Records r -> RECORDS;
       case Command.Genesis g -> GENESIS;
     };
   }
@@ -162,6 +202,61 @@ public final class CommandCodec {
           label(node, "address")));
     }
     return new Command.Genesis(List.copyOf(specs));
+  }
+
+  private static List<Command.RecordVersion> versions(JsonNode arr) {
+    if (arr == null || !arr.isArray() || arr.isEmpty() || arr.size() > MAX_RECORDS_PER_TX) {
+      throw new IllegalArgumentException(
+          "versions must be an array of 1 to " + MAX_RECORDS_PER_TX + " entries");
+    }
+    List<Command.RecordVersion> out = new ArrayList<>(arr.size());
+    for (JsonNode v : arr) {
+      fields(v, Set.of("record", "version", "resourceType", "commitment", "patient", "deleted"),
+          Set.of());
+      JsonNode version = v.get("version");
+      JsonNode deleted = v.get("deleted");
+      if (!version.isIntegralNumber() || version.longValue() < 1 || !deleted.isBoolean()) {
+        throw new IllegalArgumentException("version must be a positive integer and deleted a"
+            + " boolean");
+      }
+      String patient = v.get("patient").asText();
+      if (!v.get("patient").isTextual()
+          || !(patient.isEmpty() || PSEUDONYM.matcher(patient).matches())) {
+        throw new IllegalArgumentException("patient must be a pseudonym or empty");
+      }
+      out.add(new Command.RecordVersion(pseudonym(v.get("record")), version.longValue(),
+          text(v, "resourceType", RESOURCE_TYPE), Codec.unhex(text(v, "commitment",
+              Pattern.compile("[0-9a-f]{64}")), 32, "commitment"), patient,
+          deleted.booleanValue()));
+    }
+    return List.copyOf(out);
+  }
+
+  private static List<String> pseudonyms(JsonNode arr) {
+    if (arr == null || !arr.isArray() || arr.isEmpty() || arr.size() > MAX_RECORDS_PER_TX) {
+      throw new IllegalArgumentException(
+          "records must be an array of 1 to " + MAX_RECORDS_PER_TX + " record pseudonyms");
+    }
+    List<String> out = new ArrayList<>(arr.size());
+    for (JsonNode r : arr) {
+      out.add(pseudonym(r));
+    }
+    return List.copyOf(out);
+  }
+
+  private static String pseudonym(JsonNode n) {
+    if (n == null || !n.isTextual() || !PSEUDONYM.matcher(n.textValue()).matches()) {
+      throw new IllegalArgumentException("record must be a 32-hex-digit pseudonym");
+    }
+    return n.textValue();
+  }
+
+  private static String text(JsonNode n, String f, Pattern p) {
+    JsonNode v = n.get(f);
+    if (v == null || !v.isTextual() || !p.matcher(v.textValue()).matches()) {
+      throw new IllegalArgumentException(f + " must match " + p);
+    }
+    return v.textValue();
   }
 
   private static void fields(JsonNode node, Set<String> required, Set<String> optional) {

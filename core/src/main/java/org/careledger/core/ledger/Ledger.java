@@ -128,13 +128,15 @@ public final class Ledger {
 
   static boolean mayIssue(Role role, Command command) {
     if (role == Role.NODE) {
-      return false;
+      // a node attests what its organization's vault holds; it issues nothing else
+      return command instanceof Command.Records;
     }
     return switch (command) {
       case Command.Register r -> role == Role.ADMIN;
       case Command.Rotate r -> true;
       case Command.Revoke r -> true;
       case Command.Anchor a -> role != Role.PATIENT && role != Role.AUDITOR;
+      case Command.Records r -> false;
       case Command.Genesis g -> false;
     };
   }
@@ -207,6 +209,8 @@ public final class Ledger {
         state.put(key, CanonicalJson.canonicalize(o));
         yield null;
       }
+      case Command.CommitRecords c -> Records.commit(c, signer, ok.tx(), state, time);
+      case Command.EraseRecords e -> Records.erase(e, signer, ok.tx(), state, time);
       case Command.Genesis g -> Refusal.of(Refusal.Reason.UNKNOWN_CONTRACT,
           "the genesis contract runs only in block 0");
     };

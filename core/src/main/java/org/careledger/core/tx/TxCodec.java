@@ -16,7 +16,7 @@ import org.careledger.core.json.CanonicalJson;
  */
 public final class TxCodec {
   /** The largest transaction accepted, in bytes of its canonical envelope. */
-  public static final int MAX_TX_BYTES = 64 * 1024;
+  public static final int MAX_TX_BYTES = 1024 * 1024;
 
   public static final int VERSION = 1;
 

@@ -28,7 +28,8 @@ import org.careledger.core.tx.Transaction;
 import org.careledger.core.tx.TxCodec;
 import org.careledger.node.LedgerService;
 import org.careledger.node.auth.TokenService;
-import org.careledger.node.ordering.Batcher;
+import org.careledger.node.Receipts;
+import org.careledger.node.Submitter;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
@@ -60,20 +61,20 @@ public final class ApiHandler extends Handler.Abstract {
   private final String nodeName;
   private final String nodeId;
   private final LedgerService ledger;
-  private final Batcher batcher;
+  private final Submitter submitter;
   private final TokenService tokens;
   private final java.util.function.BooleanSupplier isLeader;
   private final PrometheusMeterRegistry metrics;
   private final Timer commitLatency;
   private final Counter committed;
 
-  public ApiHandler(String nodeName, String nodeId, LedgerService ledger, Batcher batcher,
+  public ApiHandler(String nodeName, String nodeId, LedgerService ledger, Submitter submitter,
       TokenService tokens, java.util.function.BooleanSupplier isLeader,
       PrometheusMeterRegistry metrics) {
     this.nodeName = nodeName;
     this.nodeId = nodeId;
     this.ledger = ledger;
-    this.batcher = batcher;
+    this.submitter = submitter;
     this.tokens = tokens;
     this.isLeader = isLeader;
     this.metrics = metrics;
@@ -269,16 +270,13 @@ public final class ApiHandler extends Handler.Abstract {
     if (tx == null) {
       return result;
     }
-    LedgerService.Admission a = ledger.admit(tx, System.currentTimeMillis());
-    if (a instanceof LedgerService.Admission.Refused r) {
-      result.completeExceptionally(refusal(r.refusal()));
-      return result;
-    }
-    var outcome = ((LedgerService.Admission.Admitted) a).outcome();
-    if (!batcher.offer(tx)) {
-      ledger.abandon(List.of(tx.id()), new IllegalStateException("overloaded"));
-      result.completeExceptionally(new Problem(503, "overloaded", "Node overloaded",
-          "too many transactions are waiting to be ordered; retry later"));
+    CompletableFuture<LedgerService.Outcome> outcome;
+    try {
+      outcome = submitter.submit(tx, List.of());
+    } catch (Submitter.NotQueued e) {
+      result.completeExceptionally(e.refusalOrNull() != null ? refusal(e.refusalOrNull())
+          : new Problem(503, "overloaded", "Node overloaded",
+              "too many transactions are waiting to be ordered; retry later"));
       return result;
     }
     outcome.orTimeout(60, TimeUnit.SECONDS).whenComplete((o, err) -> {
@@ -295,7 +293,7 @@ public final class ApiHandler extends Handler.Abstract {
           case TxResult.Committed c -> {
             commitLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             committed.increment();
-            result.complete(receipt(bytes, c.txId(), c.leafIndex(), o.height(),
+            result.complete(Receipts.receipt(ledger, bytes, c.txId(), c.leafIndex(), o.height(),
                 ledger.block(o.height())));
           }
         }
@@ -363,32 +361,6 @@ public final class ApiHandler extends Handler.Abstract {
         r.detail());
   }
 
-  /**
-   * A receipt: the transaction, its place in the log, and its proof against a signed head.
-   * Written directly as canonical JSON (members in sorted order), splicing in the transaction
-   * and head bytes, which are canonical already.
-   */
-  private byte[] receipt(byte[] txBytes, byte[] txId, long leaf, long height,
-      LedgerService.RecentBlock head) {
-    StringBuilder sb = new StringBuilder(1200);
-    sb.append("{\"height\":").append(height).append(",\"inclusionProof\":{\"hashes\":[");
-    List<byte[]> proof = ledger.tree().inclusionProof(leaf, head.block().header().logSize());
-    for (int i = 0; i < proof.size(); i++) {
-      sb.append(i == 0 ? "\"" : ",\"").append(Codec.hex(proof.get(i))).append('"');
-    }
-    sb.append("],\"leafIndex\":").append(leaf).append(",\"treeSize\":")
-        .append(head.block().header().logSize()).append("},\"leafIndex\":").append(leaf)
-        .append(",\"treeHead\":");
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(
-        sb.length() + txBytes.length + head.canonical().length + 100);
-    out.writeBytes(sb.toString().getBytes(StandardCharsets.UTF_8));
-    out.writeBytes(head.canonical());
-    out.writeBytes(",\"tx\":".getBytes(StandardCharsets.UTF_8));
-    out.writeBytes(txBytes);
-    out.writeBytes((",\"txId\":\"" + Codec.hex(txId) + "\"}").getBytes(StandardCharsets.UTF_8));
-    return out.toByteArray();
-  }
-
   private ObjectNode inclusion(long leaf, long size) {
     ObjectNode p = CanonicalJson.object();
     p.put("leafIndex", leaf);
@@ -422,15 +394,11 @@ public final class ApiHandler extends Handler.Abstract {
       return o;
     }
     if ((m = TX.matcher(path)).matches()) {
-      byte[] id = Codec.unhex(m.group(1));
-      long leaf = ledger.store().leafOf(id);
-      if (leaf < 0) {
+      byte[] r = Receipts.latest(ledger, Codec.unhex(m.group(1)));
+      if (r == null) {
         throw new Problem(404, "not-found", "No such transaction",
             "no committed transaction " + m.group(1));
       }
-      Block head = ledger.latest();
-      byte[] r = receipt(ledger.store().txBytes(leaf), id, leaf,
-          ledger.store().heightOfLeaf(leaf), ledger.block(head.header().height()));
       try {
         return CanonicalJson.parse(r);
       } catch (CanonicalJson.InvalidJsonException e) {

@@ -31,7 +31,9 @@ import org.rocksdb.WriteOptions;
  * index u64), {@code txs} (leaf index u64 -> transaction bytes), {@code blocks} (height u64 ->
  * signed block, canonical JSON), {@code state} (state key UTF-8 -> value), {@code index}
  * ({@code t}||tx id -> leaf index; {@code b}||log size u64 -> height), and {@code default} for
- * metadata. All integers big-endian.
+ * metadata; and two families that stay on this node and never enter the Raft log: {@code vault}
+ * (encrypted record versions) and {@code fhir} (the FHIR server's pseudonymous index). All
+ * integers big-endian.
  *
  * <p>One thread writes ({@link #commitBlock}, {@link #markApplied}); any thread reads. Each
  * block is one atomic write batch, so readers see a block whole or not at all. Writes are not
@@ -57,6 +59,14 @@ public final class LedgerStore implements AutoCloseable {
   private final ColumnFamilyHandle blocks;
   private final ColumnFamilyHandle state;
   private final ColumnFamilyHandle index;
+  private final ColumnFamilyHandle vault;
+  private final ColumnFamilyHandle fhir;
+
+  /** The families {@link Write}s may touch: data private to this node. */
+  public enum PrivateFamily { VAULT, FHIR }
+
+  /** A put (value non-null) or delete of a node-private row, committed with a block. */
+  public record Write(PrivateFamily family, byte[] key, byte[] valueOrNull) {}
   private final WriteOptions writeOptions;
   private final NodeCache nodeCache = new NodeCache(1 << 18);
 
@@ -112,7 +122,7 @@ public final class LedgerStore implements AutoCloseable {
               : org.rocksdb.WALRecoveryMode.PointInTimeRecovery);
       cfOptions = new ColumnFamilyOptions().optimizeLevelStyleCompaction();
       List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
-      for (String name : new String[] {"default", "log", "txs", "blocks", "state", "index"}) {
+      for (String name : FAMILIES) {
         cfs.add(new ColumnFamilyDescriptor(bytes(name), cfOptions));
       }
       db = readOnly
@@ -132,7 +142,13 @@ public final class LedgerStore implements AutoCloseable {
     blocks = handles.get(3);
     state = handles.get(4);
     index = handles.get(5);
+    vault = handles.get(6);
+    fhir = handles.get(7);
   }
+
+  /** Every column family, in the order they are opened. */
+  public static final List<String> FAMILIES =
+      List.of("default", "log", "txs", "blocks", "state", "index", "vault", "fhir");
 
   /** The store's files fail their checksums. */
   public static final class CorruptLedgerException extends IOException {
@@ -243,7 +259,22 @@ public final class LedgerStore implements AutoCloseable {
   public void commitBlock(Block block, List<Transaction> accepted,
       Map<String, byte[]> stateWrites, List<MerkleAppender.Node> nodes, long raftIndex)
       throws IOException {
+    commitBlock(block, accepted, stateWrites, nodes, raftIndex, List.of());
+  }
+
+  /** As above, with this node's private rows for the block's transactions in the same batch. */
+  public void commitBlock(Block block, List<Transaction> accepted,
+      Map<String, byte[]> stateWrites, List<MerkleAppender.Node> nodes, long raftIndex,
+      List<Write> privateWrites) throws IOException {
     try (WriteBatch batch = new WriteBatch()) {
+      for (Write w : privateWrites) {
+        ColumnFamilyHandle cf = w.family() == PrivateFamily.VAULT ? vault : fhir;
+        if (w.valueOrNull() == null) {
+          batch.delete(cf, w.key());
+        } else {
+          batch.put(cf, w.key(), w.valueOrNull());
+        }
+      }
       for (Map.Entry<String, byte[]> e : stateWrites.entrySet()) {
         batch.put(state, bytes(e.getKey()), e.getValue());
       }
@@ -281,6 +312,55 @@ public final class LedgerStore implements AutoCloseable {
     } catch (RocksDBException e) {
       throw new IOException("cannot write log nodes: " + e.getMessage(), e);
     }
+  }
+
+  /** A node-private row, or null. */
+  public byte[] getPrivate(PrivateFamily family, byte[] key) {
+    return get(family == PrivateFamily.VAULT ? vault : fhir, key);
+  }
+
+  /**
+   * Visits the node-private rows whose key starts with {@code prefix}, in key order, until the
+   * visitor returns false.
+   */
+  public void scanPrivate(PrivateFamily family, byte[] prefix,
+      java.util.function.BiPredicate<byte[], byte[]> visitor) {
+    scanPrivate(family, prefix, prefix, visitor);
+  }
+
+  /** As above, starting at {@code from} (a key at or after {@code prefix}). */
+  public void scanPrivate(PrivateFamily family, byte[] prefix, byte[] from,
+      java.util.function.BiPredicate<byte[], byte[]> visitor) {
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(family == PrivateFamily.VAULT ? vault : fhir, ro)) {
+      for (it.seek(from); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (!startsWith(k, prefix) || !visitor.test(k, it.value())) {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Rewrites the vault's files so that deleted (erased) rows are physically gone. */
+  public void compactVault() throws IOException {
+    try {
+      db.compactRange(vault);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot compact the vault: " + e.getMessage(), e);
+    }
+  }
+
+  private static boolean startsWith(byte[] k, byte[] prefix) {
+    if (k.length < prefix.length) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (k[i] != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Records that a Raft entry produced no block. */

@@ -1,0 +1,169 @@
+package org.careledger.node.fhir;
+
+import ca.uhn.fhir.context.BaseRuntimeChildDefinition;
+import ca.uhn.fhir.context.BaseRuntimeElementCompositeDefinition;
+import ca.uhn.fhir.context.BaseRuntimeElementDefinition;
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.IParserErrorHandler;
+import ca.uhn.fhir.parser.json.BaseJsonLikeValue;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.hl7.fhir.instance.model.api.IBase;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.Reference;
+
+/**
+ * The shared FHIR R4 context and the checks every write passes at ingest speed: strict parsing
+ * (every problem the parser meets is collected, not just the first), required elements of the
+ * base specification, and well-formed references.
+ */
+public final class FhirSetup {
+  /** The clinical types this node stores. */
+  public static final List<String> TYPES = List.of("Patient", "Practitioner", "Organization",
+      "Encounter", "Observation", "Condition", "Procedure", "MedicationRequest",
+      "MedicationStatement", "AllergyIntolerance", "Immunization", "DiagnosticReport",
+      "DocumentReference", "CarePlan", "Goal", "ImagingStudy", "Claim", "ExplanationOfBenefit",
+      "Provenance");
+
+  /** One context for the node; HAPI contexts are expensive and thread-safe. */
+  public static final FhirContext CONTEXT = FhirContext.forR4Cached();
+
+  private static final ThreadLocal<List<String>> PROBLEMS = ThreadLocal.withInitial(ArrayList::new);
+  private static final Pattern REFERENCE = Pattern.compile(
+      "([A-Z][A-Za-z]+/[A-Za-z0-9\\-.]{1,64}(/_history/[A-Za-z0-9\\-.]{1,64})?)"
+          + "|(https?://\\S+)|(urn:uuid:[0-9a-fA-F-]{36})|(urn:oid:[0-2](\\.[1-9]\\d*)+)|(#\\S*)");
+
+  static {
+    CONTEXT.setParserErrorHandler(new Collector());
+  }
+
+  private FhirSetup() {}
+
+  /** Collects parser problems for the current request thread instead of throwing on the first. */
+  private static final class Collector implements IParserErrorHandler {
+    private static void add(IParseLocation loc, String msg) {
+      PROBLEMS.get().add((loc != null && loc.toString() != null && !loc.toString().isBlank()
+          ? loc + ": " : "") + msg);
+    }
+
+    @Override
+    public void containedResourceWithNoId(IParseLocation loc) {
+      add(loc, "contained resource has no id");
+    }
+
+    @Override
+    public void incorrectJsonType(IParseLocation loc, String name,
+        BaseJsonLikeValue.ValueType expected, BaseJsonLikeValue.ScalarType expectedScalar,
+        BaseJsonLikeValue.ValueType found, BaseJsonLikeValue.ScalarType foundScalar) {
+      add(loc, "element '" + name + "' has the wrong JSON type: expected " + expected
+          + (expectedScalar != null ? " " + expectedScalar : "") + ", found " + found
+          + (foundScalar != null ? " " + foundScalar : ""));
+    }
+
+    @Override
+    public void invalidValue(IParseLocation loc, String value, String error) {
+      // the value itself may be PHI: report the rule, never the value
+      add(loc, "invalid value: " + (error == null ? "" : error.replaceAll("\"[^\"]*\"", "\"…\"")
+          .replace(value == null || value.isEmpty() ? "\u0000" : value, "…")));
+    }
+
+    @Override
+    public void missingRequiredElement(IParseLocation loc, String name) {
+      add(loc, "required element '" + name + "' is missing");
+    }
+
+    @Override
+    public void unexpectedRepeatingElement(IParseLocation loc, String name) {
+      add(loc, "element '" + name + "' may not repeat");
+    }
+
+    @Override
+    public void unknownAttribute(IParseLocation loc, String name) {
+      add(loc, "unknown attribute '" + name + "'");
+    }
+
+    @Override
+    public void unknownElement(IParseLocation loc, String name) {
+      add(loc, "unknown element '" + name + "'");
+    }
+
+    @Override
+    public void unknownReference(IParseLocation loc, String reference) {
+      add(loc, "reference cannot be resolved");
+    }
+
+    @Override
+    public void invalidInternalReference(IParseLocation loc, String reference) {
+      add(loc, "internal reference does not resolve to a contained resource");
+    }
+
+    @Override
+    public void extensionContainsValueAndNestedExtensions(IParseLocation loc) {
+      add(loc, "extension has both a value and nested extensions");
+    }
+  }
+
+  /** Clears the problems collected on this thread (call before parsing a request body). */
+  public static void resetProblems() {
+    PROBLEMS.get().clear();
+  }
+
+  /** Takes the problems collected on this thread since the last reset. */
+  public static List<String> takeProblems() {
+    List<String> out = new ArrayList<>(PROBLEMS.get());
+    PROBLEMS.get().clear();
+    return out;
+  }
+
+  /**
+   * Problems of a parsed resource that the parser does not report: required elements of the
+   * base specification (minimum cardinality) and malformed references.
+   */
+  public static List<String> check(IBaseResource r) {
+    List<String> problems = new ArrayList<>();
+    String type = CONTEXT.getResourceType(r);
+    required(CONTEXT.getResourceDefinition(type), r, type, problems, 0);
+    for (Reference ref : RecordStore.references(CONTEXT, r)) {
+      String s = ref.getReference();
+      if (s != null && !REFERENCE.matcher(s).matches()) {
+        problems.add(type + ": reference '" + abbreviate(s) + "' is not a valid reference");
+      }
+    }
+    return problems;
+  }
+
+  private static void required(BaseRuntimeElementDefinition<?> def, IBase element, String path,
+      List<String> problems, int depth) {
+    if (!(def instanceof BaseRuntimeElementCompositeDefinition<?> comp) || depth > 30) {
+      return;
+    }
+    for (BaseRuntimeChildDefinition child : comp.getChildren()) {
+      List<IBase> values = child.getAccessor().getValues(element);
+      String name = child.getElementName();
+      if (child.getMin() > 0 && (values == null || values.isEmpty()
+          || values.stream().allMatch(IBase::isEmpty))) {
+        problems.add(path + "." + name.replace("[x]", "") + ": required element is missing");
+        continue;
+      }
+      if (values == null) {
+        continue;
+      }
+      for (IBase v : values) {
+        if (v instanceof IBaseResource) {
+          continue; // contained resources are checked as resources
+        }
+        BaseRuntimeElementDefinition<?> cd = child.getChildElementDefinitionByDatatype(
+            v.getClass());
+        if (cd == null) {
+          cd = CONTEXT.getElementDefinition(v.getClass());
+        }
+        required(cd, v, path + "." + name.replace("[x]", ""), problems, depth + 1);
+      }
+    }
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "…" : s;
+  }
+}

@@ -1,0 +1,531 @@
+package org.careledger.node.fhir;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.IParser;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.careledger.client.Transactions;
+import org.careledger.core.contract.Command;
+import org.careledger.core.contract.CommandCodec;
+import org.careledger.core.crypto.Ed25519;
+import org.careledger.core.crypto.Sha256;
+import org.careledger.core.json.CanonicalJson;
+import org.careledger.core.ledger.Records;
+import org.careledger.core.ledger.StateView;
+import org.careledger.core.ledger.TxResult;
+import org.careledger.core.tx.Refusal;
+import org.careledger.core.tx.Transaction;
+import org.careledger.core.tx.TxCodec;
+import org.careledger.node.LedgerService;
+import org.careledger.node.Submitter;
+import org.careledger.node.store.LedgerStore;
+import org.careledger.node.store.LedgerStore.PrivateFamily;
+import org.careledger.node.vault.Vault;
+import org.hl7.fhir.instance.model.api.IAnyResource;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.InstantType;
+import org.hl7.fhir.r4.model.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * FHIR resources in the vault, anchored on the ledger. A write encrypts each new version, and
+ * commits one {@code records.commit} transaction signed by this node for all of them; the
+ * vault rows and the index rows are written in the same batch as the block that anchors them,
+ * so a write is stored and anchored entirely or not at all. A read decrypts a version and
+ * checks it against the commitment on the ledger before it is served.
+ *
+ * <p>Index ({@code fhir} column family), all keys pseudonymous: {@code m/<rec>} the record's
+ * current state; {@code h/<rec>/<version>} each version; {@code t/<type>/<lastUpdated>/<rec>}
+ * current versions by type and time; {@code p/<patient>/<rec>} the patient compartment.
+ * Vault rows: {@code <rec>/<version>}. {@code rec} and {@code patient} are pseudonyms.
+ *
+ * <p>Thread-safe: concurrent writes to one record race on the ledger, where all but one are
+ * refused as version conflicts.
+ */
+public final class RecordStore {
+  private static final Logger LOG = LoggerFactory.getLogger(RecordStore.class);
+  private static final long WAIT_SECONDS = 60;
+
+  private final String nodeName;
+  private final FhirContext ctx;
+  private final LedgerService ledger;
+  private final Submitter submitter;
+  private final Vault vault;
+  private final Ed25519.KeyPair nodeKey;
+  private final java.util.concurrent.atomic.AtomicLong integrityFailures =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  public RecordStore(String nodeName, FhirContext ctx, Submitter submitter, Vault vault,
+      Ed25519.KeyPair nodeKey) {
+    this.nodeName = nodeName;
+    this.ctx = ctx;
+    this.ledger = submitter.ledger();
+    this.submitter = submitter;
+    this.vault = vault;
+    this.nodeKey = nodeKey;
+  }
+
+  public FhirContext context() {
+    return ctx;
+  }
+
+  /** Vault entries refused since start because they failed their integrity checks. */
+  public long integrityFailures() {
+    return integrityFailures.get();
+  }
+
+  // ---------------------------------------------------------------------------- failures
+
+  /** Why a request could not be served; mapped to FHIR statuses by the providers. */
+  public static final class StoreException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    /** What kind of failure. */
+    public enum Kind { NOT_FOUND, GONE, CONFLICT, INTEGRITY, UNAVAILABLE, REFUSED }
+
+    private final Kind kind;
+
+    StoreException(Kind kind, String message) {
+      super(message, null, false, false);
+      this.kind = kind;
+    }
+
+    public Kind kind() {
+      return kind;
+    }
+  }
+
+  // ---------------------------------------------------------------------------- writes
+
+  /** One resource to write. {@code resource} is null for a delete. */
+  public record WriteOp(String type, String id, IBaseResource resource) {
+    public boolean delete() {
+      return resource == null;
+    }
+  }
+
+  /** A version that was written. */
+  public record Written(String type, String id, long version, long lastUpdated,
+      boolean created, boolean deleted) {}
+
+  /** An erasure receipt. */
+  public record Erased(int records, String txId, long leafIndex, long height, long time) {}
+
+  /** The pseudonym of a record. */
+  public String recordPseudonym(String type, String id) {
+    return vault.pseudonym("record", type + "/" + id);
+  }
+
+  /** The pseudonym of a patient. */
+  public String patientPseudonym(String patientId) {
+    return vault.pseudonym("patient", "Patient/" + patientId);
+  }
+
+  /** A fresh server-assigned id. */
+  public static String newId() {
+    return UUID.randomUUID().toString();
+  }
+
+  /**
+   * Writes all the ops as one ledger transaction: all are stored and anchored, or none is.
+   * Deleting a record that does not exist is a no-op. Ids must be set.
+   */
+  public List<Written> write(String submitterId, List<WriteOp> ops) throws StoreException {
+    StateView state = ledger.store().state();
+    long now = System.currentTimeMillis();
+    Map<String, Long> nextVersion = new HashMap<>();
+    Map<String, JsonNode> metas = new HashMap<>();
+    List<Command.RecordVersion> versions = new ArrayList<>();
+    List<LedgerStore.Write> rows = new ArrayList<>();
+    List<Written> out = new ArrayList<>();
+    IParser parser = ctx.newJsonParser();
+    for (WriteOp op : ops) {
+      String rec = recordPseudonym(op.type(), op.id());
+      JsonNode onLedger = Records.record(state, rec);
+      if (onLedger != null && Records.ERASED.equals(onLedger.get("status").asText())) {
+        throw new StoreException(StoreException.Kind.GONE,
+            op.type() + "/" + op.id() + " was erased");
+      }
+      long latest = nextVersion.containsKey(rec) ? nextVersion.get(rec) - 1
+          : onLedger == null ? 0 : onLedger.get("version").asLong();
+      if (op.delete() && (latest == 0
+          || Records.DELETED.equals(onLedger == null ? "" : onLedger.get("status").asText()))) {
+        continue;
+      }
+      long version = latest + 1;
+      nextVersion.put(rec, version + 1);
+      JsonNode oldMeta = metas.containsKey(rec) ? metas.get(rec) : meta(rec);
+      String patient = "";
+      byte[] commitment;
+      if (op.delete()) {
+        patient = oldMeta == null ? "" : oldMeta.path("patient").asText("");
+        commitment = Sha256.hash(new byte[0]);
+      } else {
+        IBaseResource r = op.resource();
+        r.setId(op.type() + "/" + op.id() + "/_history/" + version);
+        r.getMeta().setVersionId(Long.toString(version));
+        r.getMeta().setLastUpdated(new Date(now));
+        String patientId = Compartments.patientId(op.type(), op.id(), r);
+        patient = patientId == null ? "" : patientPseudonym(patientId);
+        byte[] content = parser.encodeResourceToString(r).getBytes(StandardCharsets.UTF_8);
+        Vault.Sealed sealed = vault.seal(rec, version, patient, content);
+        commitment = sealed.commitment();
+        rows.add(new LedgerStore.Write(PrivateFamily.VAULT, vaultKey(rec, version),
+            sealed.entry()));
+      }
+      // index: version, current state, type/time and patient compartment
+      ObjectNode h = CanonicalJson.object();
+      h.put("lastUpdated", now);
+      h.put("deleted", op.delete());
+      h.put("patient", patient);
+      rows.add(write(historyKey(rec, version), h));
+      ObjectNode m = CanonicalJson.object();
+      m.put("type", op.type());
+      m.put("version", version);
+      m.put("lastUpdated", now);
+      m.put("status", op.delete() ? Records.DELETED : Records.ACTIVE);
+      m.put("patient", patient);
+      rows.add(write(key("m/" + rec), m));
+      metas.put(rec, m);
+      if (oldMeta != null) {
+        rows.add(delete(key("t/" + op.type() + "/" + time(oldMeta.get("lastUpdated").asLong())
+            + "/" + rec)));
+        String oldPatient = oldMeta.path("patient").asText("");
+        if (!oldPatient.isEmpty() && (op.delete() || !oldPatient.equals(patient))) {
+          rows.add(delete(key("p/" + oldPatient + "/" + rec)));
+        }
+      }
+      if (!op.delete()) {
+        rows.add(new LedgerStore.Write(PrivateFamily.FHIR,
+            key("t/" + op.type() + "/" + time(now) + "/" + rec), new byte[0]));
+        if (!patient.isEmpty()) {
+          rows.add(new LedgerStore.Write(PrivateFamily.FHIR, key("p/" + patient + "/" + rec),
+              op.type().getBytes(StandardCharsets.UTF_8)));
+        }
+      }
+      versions.add(new Command.RecordVersion(rec, version, op.type(), commitment, patient,
+          op.delete()));
+      out.add(new Written(op.type(), op.id(), version, now, version == 1, op.delete()));
+    }
+    if (versions.isEmpty()) {
+      return out;
+    }
+    commit(new Command.CommitRecords(submitterId, versions), rows);
+    return out;
+  }
+
+  private LedgerService.Outcome commit(Command command, List<LedgerStore.Write> rows)
+      throws StoreException {
+    byte[] bytes = Transactions.sign(ledger.chain(), nodeKey, command,
+        System.currentTimeMillis(), Transactions.DEFAULT_VALIDITY_MS);
+    Transaction tx = ((TxCodec.Decoded.Ok) TxCodec.decode(bytes)).tx();
+    CompletableFuture<LedgerService.Outcome> f;
+    try {
+      f = submitter.submit(tx, rows);
+    } catch (Submitter.NotQueued e) {
+      throw refusal(e.refusalOrNull(), e.getMessage());
+    }
+    LedgerService.Outcome o;
+    try {
+      o = f.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      throw new StoreException(StoreException.Kind.UNAVAILABLE,
+          "the ledger did not commit the write within " + WAIT_SECONDS + " s");
+    } catch (ExecutionException e) {
+      throw new StoreException(StoreException.Kind.UNAVAILABLE, "the write was not ordered");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException(StoreException.Kind.UNAVAILABLE, "interrupted");
+    }
+    if (o.result() instanceof TxResult.Refused r) {
+      throw refusal(r.refusal(), r.refusal().detail());
+    }
+    return o;
+  }
+
+  private static StoreException refusal(Refusal r, String message) {
+    if (r == null) {
+      return new StoreException(StoreException.Kind.UNAVAILABLE, message);
+    }
+    return new StoreException(r.reason() == Refusal.Reason.CONFLICT
+        ? StoreException.Kind.CONFLICT : StoreException.Kind.REFUSED, r.detail());
+  }
+
+  // ---------------------------------------------------------------------------- reads
+
+  /** The record's current index entry, or null. */
+  JsonNode meta(String rec) {
+    return json(ledger.store().getPrivate(PrivateFamily.FHIR, key("m/" + rec)));
+  }
+
+  /** Reads a version (the current one when {@code versionOrNull} is null), checked. */
+  public IBaseResource read(String type, String id, Long versionOrNull) throws StoreException {
+    String rec = recordPseudonym(type, id);
+    JsonNode m = meta(rec);
+    if (m == null || !type.equals(m.get("type").asText())) {
+      throw new StoreException(StoreException.Kind.NOT_FOUND, type + "/" + id + " is not known");
+    }
+    if (Records.ERASED.equals(m.get("status").asText())) {
+      throw new StoreException(StoreException.Kind.GONE, type + "/" + id + " was erased");
+    }
+    long version = versionOrNull != null ? versionOrNull : m.get("version").asLong();
+    return readVersion(type, id, rec, version);
+  }
+
+  IBaseResource readVersion(String type, String id, String rec, long version)
+      throws StoreException {
+    JsonNode h = json(ledger.store().getPrivate(PrivateFamily.FHIR, historyKey(rec, version)));
+    if (h == null) {
+      throw new StoreException(StoreException.Kind.NOT_FOUND,
+          type + "/" + id + " has no version " + version);
+    }
+    if (h.get("deleted").asBoolean()) {
+      throw new StoreException(StoreException.Kind.GONE,
+          type + "/" + id + " was deleted in version " + version);
+    }
+    byte[] content = openChecked(type, id, rec, version, h.get("patient").asText(), false);
+    return ctx.newJsonParser().parseResource(new String(content, StandardCharsets.UTF_8));
+  }
+
+  /** Salt and exact bytes of a version, checked against the ledger (for $proof). */
+  public byte[] saltedContent(String type, String id, long version) throws StoreException {
+    String rec = recordPseudonym(type, id);
+    JsonNode h = json(ledger.store().getPrivate(PrivateFamily.FHIR, historyKey(rec, version)));
+    if (h == null || h.get("deleted").asBoolean()) {
+      throw new StoreException(StoreException.Kind.NOT_FOUND,
+          type + "/" + id + " has no stored version " + version);
+    }
+    return openChecked(type, id, rec, version, h.get("patient").asText(), true);
+  }
+
+  private byte[] openChecked(String type, String id, String rec, long version, String patient,
+      boolean withSalt) throws StoreException {
+    byte[] entry = ledger.store().getPrivate(PrivateFamily.VAULT, vaultKey(rec, version));
+    byte[] commitment = Records.commitment(ledger.store().state(), rec, version);
+    try {
+      return withSalt ? vault.openWithSalt(rec, version, patient, entry, commitment)
+          : vault.open(rec, version, patient, entry, commitment);
+    } catch (Vault.IntegrityException e) {
+      integrityFailures.incrementAndGet();
+      // an alert for the operator: names the record pseudonym, never the content or the FHIR id
+      LOG.error("{}: ALERT vault integrity failure for record {} version {}: {}", nodeName, rec,
+          version, e.getMessage());
+      throw new StoreException(StoreException.Kind.INTEGRITY, "the stored record failed its"
+          + " integrity check against the ledger and was not served; the operator was alerted");
+    }
+  }
+
+  /** One entry of a record's history. */
+  public record Version(long version, long lastUpdated, boolean deleted) {}
+
+  /** The versions of a record, newest first. */
+  public List<Version> history(String type, String id) throws StoreException {
+    String rec = recordPseudonym(type, id);
+    JsonNode m = meta(rec);
+    if (m == null || !type.equals(m.get("type").asText())) {
+      throw new StoreException(StoreException.Kind.NOT_FOUND, type + "/" + id + " is not known");
+    }
+    if (Records.ERASED.equals(m.get("status").asText())) {
+      throw new StoreException(StoreException.Kind.GONE, type + "/" + id + " was erased");
+    }
+    List<Version> out = new ArrayList<>();
+    ledger.store().scanPrivate(PrivateFamily.FHIR, key("h/" + rec + "/"), (k, v) -> {
+      JsonNode h = json(v);
+      String ks = new String(k, StandardCharsets.UTF_8);
+      out.add(new Version(Long.parseLong(ks.substring(ks.lastIndexOf('/') + 1)),
+          h.get("lastUpdated").asLong(), h.get("deleted").asBoolean()));
+      return true;
+    });
+    return out.reversed();
+  }
+
+  /** A deleted version as FHIR history shows it: an empty resource marked deleted. */
+  public IBaseResource deletedMarker(String type, String id, Version v) {
+    IBaseResource r = ctx.getResourceDefinition(type).newInstance();
+    r.setId(type + "/" + id + "/_history/" + v.version());
+    ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.DELETED_AT.put((IAnyResource) r,
+        new InstantType(new Date(v.lastUpdated())));
+    ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.ENTRY_TRANSACTION_METHOD.put(
+        (IAnyResource) r, ca.uhn.fhir.model.valueset.BundleEntryTransactionMethodEnum.DELETE);
+    return r;
+  }
+
+  /** A record found by a search, read lazily. */
+  public record Hit(String rec, String type) {}
+
+  /** Current versions of a type, oldest update first, within [from, to] (ms, inclusive). */
+  public List<Hit> byType(String type, long from, long to) {
+    List<Hit> out = new ArrayList<>();
+    String prefix = "t/" + type + "/";
+    ledger.store().scanPrivate(PrivateFamily.FHIR, key(prefix),
+        key(prefix + time(Math.max(0, from))), (k, v) -> {
+          String ks = new String(k, StandardCharsets.UTF_8);
+          if (!ks.startsWith(prefix)) {
+            return false;
+          }
+          String[] parts = ks.split("/");
+          if (Long.parseLong(parts[2]) > to) {
+            return false;
+          }
+          out.add(new Hit(parts[3], type));
+          return true;
+        });
+    return out;
+  }
+
+  /** The records in a patient's compartment (their current versions), optionally of a type. */
+  public List<Hit> byPatient(String patientId, String typeOrNull) {
+    List<Hit> out = new ArrayList<>();
+    String pp = patientPseudonym(patientId);
+    ledger.store().scanPrivate(PrivateFamily.FHIR, key("p/" + pp + "/"), (k, v) -> {
+      String ks = new String(k, StandardCharsets.UTF_8);
+      String type = new String(v, StandardCharsets.UTF_8);
+      if (typeOrNull == null || typeOrNull.equals(type)) {
+        out.add(new Hit(ks.substring(ks.lastIndexOf('/') + 1), type));
+      }
+      return true;
+    });
+    return out;
+  }
+
+  /** Reads a search hit's current version, checked; null if it is gone since. */
+  public IBaseResource load(Hit hit) throws StoreException {
+    JsonNode m = meta(hit.rec());
+    if (m == null || !Records.ACTIVE.equals(m.get("status").asText())) {
+      return null;
+    }
+    long version = m.get("version").asLong();
+    JsonNode h = json(ledger.store().getPrivate(PrivateFamily.FHIR,
+        historyKey(hit.rec(), version)));
+    byte[] content = openChecked(hit.type(), "?", hit.rec(), version,
+        h.get("patient").asText(), false);
+    return ctx.newJsonParser().parseResource(new String(content, StandardCharsets.UTF_8));
+  }
+
+  // ---------------------------------------------------------------------------- erasure
+
+  /**
+   * Erases records: every version's vault entry (data key and ciphertext) is destroyed and the
+   * index forgets them, in the same batch as the ledger's erasure event. The commitments stay
+   * on the ledger and reveal nothing.
+   */
+  public Erased erase(String requestedBy, String legalBasis, List<Hit> hits)
+      throws StoreException {
+    if (hits.isEmpty()) {
+      throw new StoreException(StoreException.Kind.NOT_FOUND, "nothing to erase");
+    }
+    List<LedgerStore.Write> rows = new ArrayList<>();
+    List<String> recs = new ArrayList<>();
+    for (Hit hit : hits) {
+      JsonNode m = meta(hit.rec());
+      if (m == null) {
+        continue;
+      }
+      if (Records.ERASED.equals(m.get("status").asText())) {
+        throw new StoreException(StoreException.Kind.GONE, "a record was already erased");
+      }
+      recs.add(hit.rec());
+      for (long v = 1; v <= m.get("version").asLong(); v++) {
+        rows.add(new LedgerStore.Write(PrivateFamily.VAULT, vaultKey(hit.rec(), v), null));
+      }
+      ObjectNode em = ((ObjectNode) m).deepCopy();
+      em.put("status", Records.ERASED);
+      rows.add(write(key("m/" + hit.rec()), em));
+      rows.add(delete(key("t/" + m.get("type").asText() + "/"
+          + time(m.get("lastUpdated").asLong()) + "/" + hit.rec())));
+      if (!m.path("patient").asText("").isEmpty()) {
+        rows.add(delete(key("p/" + m.get("patient").asText() + "/" + hit.rec())));
+      }
+    }
+    if (recs.isEmpty()) {
+      throw new StoreException(StoreException.Kind.NOT_FOUND, "nothing to erase");
+    }
+    LedgerService.Outcome o = commit(new Command.EraseRecords(requestedBy, legalBasis, recs),
+        rows);
+    TxResult.Committed c = (TxResult.Committed) o.result();
+    try {
+      ledger.store().compactVault();
+    } catch (java.io.IOException e) {
+      LOG.warn("{}: vault compaction after erasure failed; it will happen in the background",
+          nodeName);
+    }
+    return new Erased(recs.size(), org.careledger.core.crypto.Codec.hex(c.txId()),
+        c.leafIndex(), o.height(), System.currentTimeMillis());
+  }
+
+  /** The hit for one record, or null if it is unknown. */
+  public Hit hit(String type, String id) {
+    String rec = recordPseudonym(type, id);
+    JsonNode m = meta(rec);
+    return m == null || !type.equals(m.get("type").asText()) ? null : new Hit(rec, type);
+  }
+
+  /** The ledger anchor of a version: its commitment and the transaction that anchored it. */
+  public JsonNode anchor(String type, String id, long version) {
+    return Records.version(ledger.store().state(), recordPseudonym(type, id), version);
+  }
+
+  /** The current version number of a record, or 0. */
+  public long currentVersion(String type, String id) {
+    JsonNode m = meta(recordPseudonym(type, id));
+    return m == null ? 0 : m.get("version").asLong();
+  }
+
+  public LedgerService ledger() {
+    return ledger;
+  }
+
+  // ---------------------------------------------------------------------------- helpers
+
+  static byte[] key(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  static byte[] vaultKey(String rec, long version) {
+    return key(rec + "/" + String.format("%020d", version));
+  }
+
+  static byte[] historyKey(String rec, long version) {
+    return key("h/" + rec + "/" + String.format("%020d", version));
+  }
+
+  static String time(long ms) {
+    return String.format("%015d", ms);
+  }
+
+  private static LedgerStore.Write write(byte[] k, ObjectNode v) {
+    return new LedgerStore.Write(PrivateFamily.FHIR, k, CanonicalJson.canonicalize(v));
+  }
+
+  private static LedgerStore.Write delete(byte[] k) {
+    return new LedgerStore.Write(PrivateFamily.FHIR, k, null);
+  }
+
+  private static JsonNode json(byte[] b) {
+    if (b == null) {
+      return null;
+    }
+    try {
+      return CanonicalJson.parse(b);
+    } catch (CanonicalJson.InvalidJsonException e) {
+      throw new IllegalStateException("index entry is not JSON");
+    }
+  }
+
+  /** Reference targets in a resource, for rewriting bundle references. */
+  static List<Reference> references(FhirContext ctx, IBaseResource r) {
+    return ctx.newTerser().getAllPopulatedChildElementsOfType(r, Reference.class);
+  }
+}

@@ -1,0 +1,199 @@
+package org.careledger.node.fhir;
+
+import ca.uhn.fhir.rest.annotation.Transaction;
+import ca.uhn.fhir.rest.annotation.TransactionParam;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.careledger.node.auth.TokenService;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.InstantType;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * Transaction and batch Bundles. A transaction is all or nothing: every entry is checked first,
+ * {@code urn:uuid} references are resolved to the ids the server assigns, and all entries are
+ * stored and anchored in one ledger transaction. A batch runs each entry on its own.
+ */
+public final class SystemProvider {
+  private final RecordStore store;
+  private final AccessPolicy access;
+  private final FullValidator validator;
+
+  public SystemProvider(RecordStore store, AccessPolicy access, FullValidator validator) {
+    this.store = store;
+    this.access = access;
+    this.validator = validator;
+  }
+
+  private record Planned(int index, String type, String id, IBaseResource resource) {}
+
+  @Transaction
+  public Bundle transaction(@TransactionParam Bundle bundle, RequestDetails request) {
+    TokenService.Session s = access.require(request, AccessPolicy.Action.WRITE);
+    List<String> problems = FhirSetup.takeProblems();
+    if (!problems.isEmpty()) {
+      throw Outcomes.invalid(problems);
+    }
+    boolean batch = bundle.getType() == Bundle.BundleType.BATCH;
+    if (!batch && bundle.getType() != Bundle.BundleType.TRANSACTION) {
+      throw new InvalidRequestException("Bundle.type must be transaction or batch");
+    }
+    Map<String, String> assigned = new HashMap<>();
+    List<Planned> plan = new ArrayList<>();
+    List<List<String>> entryProblems = new ArrayList<>();
+    for (int i = 0; i < bundle.getEntry().size(); i++) {
+      Bundle.BundleEntryComponent e = bundle.getEntry().get(i);
+      List<String> mine = new ArrayList<>();
+      entryProblems.add(mine);
+      plan.add(plan(i, e, assigned, mine));
+    }
+    for (Planned p : plan) {
+      if (p == null || p.resource() == null) {
+        continue;
+      }
+      for (Reference ref : RecordStore.references(FhirSetup.CONTEXT, p.resource())) {
+        String target = ref.getReference();
+        if (target == null) {
+          continue;
+        }
+        if (assigned.containsKey(target)) {
+          ref.setReference(assigned.get(target));
+        } else if (target.startsWith("urn:uuid:")) {
+          entryProblems.get(p.index()).add("a reference points to a urn:uuid that is not in"
+              + " the bundle");
+        }
+      }
+      entryProblems.get(p.index()).addAll(FhirSetup.check(p.resource()));
+    }
+    Bundle response = new Bundle();
+    response.setType(batch ? Bundle.BundleType.BATCHRESPONSE
+        : Bundle.BundleType.TRANSACTIONRESPONSE);
+    if (!batch) {
+      List<String> all = new ArrayList<>();
+      for (int i = 0; i < entryProblems.size(); i++) {
+        for (String p : entryProblems.get(i)) {
+          all.add("Bundle.entry[" + i + "]: " + p);
+        }
+      }
+      if (!all.isEmpty()) {
+        throw Outcomes.invalid(all);
+      }
+      List<RecordStore.WriteOp> ops = new ArrayList<>();
+      for (Planned p : plan) {
+        validator.checkIfRequired(p.resource());
+        ops.add(new RecordStore.WriteOp(p.type(), p.id(), p.resource()));
+      }
+      try {
+        List<RecordStore.Written> written = store.write(s.identity(), ops);
+        Map<String, RecordStore.Written> byId = new HashMap<>();
+        written.forEach(w -> byId.put(w.type() + "/" + w.id(), w));
+        for (Planned p : plan) {
+          addResponse(response, p, byId.get(p.type() + "/" + p.id()));
+        }
+      } catch (RecordStore.StoreException e) {
+        throw Outcomes.map(e);
+      }
+      return response;
+    }
+    for (Planned p : plan) {
+      Bundle.BundleEntryComponent out = response.addEntry();
+      List<String> mine = entryProblems.get(plan.indexOf(p));
+      if (p == null || !mine.isEmpty()) {
+        out.getResponse().setStatus("422 Unprocessable Entity")
+            .setOutcome(Outcomes.outcome(org.hl7.fhir.r4.model.OperationOutcome.IssueType.INVALID,
+                mine));
+        continue;
+      }
+      try {
+        validator.checkIfRequired(p.resource());
+        List<RecordStore.Written> w = store.write(s.identity(),
+            List.of(new RecordStore.WriteOp(p.type(), p.id(), p.resource())));
+        fill(out, p, w.isEmpty() ? null : w.get(0));
+      } catch (RecordStore.StoreException ex) {
+        BaseServerResponseException m = Outcomes.map(ex);
+        out.getResponse().setStatus(m.getStatusCode() + " " + m.getMessage())
+            .setOutcome((Resource) m.getOperationOutcome());
+      } catch (BaseServerResponseException ex) {
+        out.getResponse().setStatus(ex.getStatusCode() + " Unprocessable Entity")
+            .setOutcome((Resource) ex.getOperationOutcome());
+      }
+    }
+    return response;
+  }
+
+  private Planned plan(int i, Bundle.BundleEntryComponent e, Map<String, String> assigned,
+      List<String> problems) {
+    Bundle.HTTPVerb method = e.getRequest().getMethod();
+    if (method == null) {
+      problems.add("request.method is required");
+      return null;
+    }
+    Resource r = e.getResource();
+    switch (method) {
+      case POST -> {
+        if (r == null) {
+          problems.add("POST needs a resource");
+          return null;
+        }
+        if (e.getRequest().hasIfNoneExist()) {
+          problems.add("conditional create (ifNoneExist) is not supported");
+          return null;
+        }
+        String type = r.fhirType();
+        if (!FhirSetup.TYPES.contains(type)) {
+          problems.add(type + " is not stored by this server");
+          return null;
+        }
+        String id = RecordStore.newId();
+        if (e.hasFullUrl()) {
+          assigned.put(e.getFullUrl(), type + "/" + id);
+        }
+        return new Planned(i, type, id, r);
+      }
+      case PUT, DELETE -> {
+        String[] url = e.getRequest().getUrl() == null ? new String[0]
+            : e.getRequest().getUrl().split("\\?")[0].split("/");
+        if (url.length != 2 || !FhirSetup.TYPES.contains(url[0])
+            || !url[1].matches("[A-Za-z0-9\\-.]{1,64}")) {
+          problems.add("request.url must be Type/id for one of the stored types");
+          return null;
+        }
+        if (method == Bundle.HTTPVerb.PUT && (r == null || !r.fhirType().equals(url[0]))) {
+          problems.add("PUT needs a " + url[0] + " resource");
+          return null;
+        }
+        if (e.hasFullUrl()) {
+          assigned.put(e.getFullUrl(), url[0] + "/" + url[1]);
+        }
+        return new Planned(i, url[0], url[1], method == Bundle.HTTPVerb.PUT ? r : null);
+      }
+      default -> {
+        problems.add("only POST, PUT and DELETE entries are supported");
+        return null;
+      }
+    }
+  }
+
+  private static void addResponse(Bundle response, Planned p, RecordStore.Written w) {
+    fill(response.addEntry(), p, w);
+  }
+
+  private static void fill(Bundle.BundleEntryComponent out, Planned p, RecordStore.Written w) {
+    if (w == null) {
+      out.getResponse().setStatus("204 No Content");
+      return;
+    }
+    out.getResponse()
+        .setStatus(w.deleted() ? "204 No Content" : w.created() ? "201 Created" : "200 OK")
+        .setLocation(p.type() + "/" + p.id() + "/_history/" + w.version())
+        .setEtag("W/\"" + w.version() + "\"")
+        .setLastModifiedElement(new InstantType(new java.util.Date(w.lastUpdated())));
+  }
+}

@@ -1,0 +1,198 @@
+package org.careledger.node.vault;
+
+import com.google.crypto.tink.Aead;
+import com.google.crypto.tink.InsecureSecretKeyAccess;
+import com.google.crypto.tink.KeysetHandle;
+import com.google.crypto.tink.RegistryConfiguration;
+import com.google.crypto.tink.TinkProtoKeysetFormat;
+import com.google.crypto.tink.aead.AeadConfig;
+import com.google.crypto.tink.aead.PredefinedAeadParameters;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.careledger.client.keys.KeyFile;
+import org.careledger.core.crypto.Codec;
+import org.careledger.core.crypto.Sha256;
+import org.careledger.core.json.CanonicalJson;
+
+/**
+ * The custodian's vault. Each record version is encrypted under its own data key (AES-256-GCM
+ * through Tink); the data key is wrapped by the node's key-encryption key (also AES-256-GCM),
+ * and both ciphertexts are bound (associated data) to the record pseudonym, version and patient
+ * pseudonym, so an entry moved to another record or version does not decrypt. The plaintext is
+ * {@code salt (32 bytes) || resource bytes}; the ledger holds SHA-256 of it (the commitment).
+ *
+ * <p>Pseudonyms are the first 16 bytes of HMAC-SHA256 under the node's pseudonym key, in hex:
+ * stable on this node, meaningless elsewhere.
+ *
+ * <p>Thread-safe. Keys live in {@code keys/vault.keys} (mode 0600; encrypted when a passphrase
+ * is set) and are never logged.
+ */
+public final class Vault {
+  private static final byte[] AAD_PREFIX = "careledger/vault/v1".getBytes(StandardCharsets.UTF_8);
+  private static final String KIND = "vault-keys";
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  static {
+    try {
+      AeadConfig.register();
+    } catch (GeneralSecurityException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private final Aead kek;
+  private final SecretKeySpec pseudonymKey;
+
+  /** A vault entry that failed its integrity checks; never served. */
+  public static final class IntegrityException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    public IntegrityException(String message) {
+      super(message);
+    }
+  }
+
+  /** A sealed version: the commitment for the ledger and the entry bytes for the vault. */
+  public record Sealed(byte[] commitment, byte[] entry) {}
+
+  private Vault(Aead kek, byte[] pseudonymKey) {
+    this.kek = kek;
+    this.pseudonymKey = new SecretKeySpec(pseudonymKey, "HmacSHA256");
+  }
+
+  /** Creates fresh vault keys at {@code path}. */
+  public static void createKeys(Path path, char[] passphraseOrNull) throws IOException {
+    try {
+      KeysetHandle kek = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
+      byte[] pseudo = new byte[32];
+      RANDOM.nextBytes(pseudo);
+      var o = CanonicalJson.object();
+      o.put("kek", Codec.b64(TinkProtoKeysetFormat.serializeKeyset(kek,
+          InsecureSecretKeyAccess.get())));
+      o.put("pseudonymKey", Codec.b64(pseudo));
+      byte[] secret = CanonicalJson.canonicalize(o);
+      KeyFile.writeSecret(path, KIND, secret, passphraseOrNull);
+      Arrays.fill(secret, (byte) 0);
+      Arrays.fill(pseudo, (byte) 0);
+    } catch (GeneralSecurityException e) {
+      throw new IOException("cannot create vault keys", e);
+    }
+  }
+
+  /** Opens the vault with the keys at {@code path}, creating them first if there are none. */
+  public static Vault open(Path path, char[] passphraseOrNull) throws IOException {
+    if (!Files.exists(path)) {
+      createKeys(path, passphraseOrNull);
+    }
+    byte[] secret = KeyFile.readSecret(path, KIND, passphraseOrNull);
+    try {
+      var o = CanonicalJson.parse(secret);
+      KeysetHandle kek = TinkProtoKeysetFormat.parseKeyset(Codec.unb64(o.get("kek").asText()),
+          InsecureSecretKeyAccess.get());
+      return new Vault(kek.getPrimitive(RegistryConfiguration.get(), Aead.class),
+          Codec.unb64(o.get("pseudonymKey").asText()));
+    } catch (GeneralSecurityException | CanonicalJson.InvalidJsonException
+        | RuntimeException e) {
+      throw new KeyFile.KeyFileException(path + " does not hold valid vault keys");
+    } finally {
+      Arrays.fill(secret, (byte) 0);
+    }
+  }
+
+  /** The pseudonym of {@code value} in namespace {@code kind} (e.g. "record", "patient"). */
+  public String pseudonym(String kind, String value) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(pseudonymKey);
+      mac.update(kind.getBytes(StandardCharsets.UTF_8));
+      mac.update((byte) 0);
+      return Codec.hex(Arrays.copyOf(mac.doFinal(value.getBytes(StandardCharsets.UTF_8)), 16));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HMAC-SHA256 is required by every Java platform", e);
+    }
+  }
+
+  private static byte[] aad(String record, long version, String patient) {
+    byte[] r = record.getBytes(StandardCharsets.UTF_8);
+    byte[] p = patient.getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(AAD_PREFIX.length + r.length + p.length + 10).put(AAD_PREFIX)
+        .put((byte) 0).put(r).putLong(version).put((byte) 0).put(p).array();
+  }
+
+  /**
+   * Encrypts one version. Entry format: u8 1, u16 length of the wrapped data key, the wrapped
+   * data key (a Tink keyset encrypted by the key-encryption key), the ciphertext.
+   */
+  public Sealed seal(String record, long version, String patient, byte[] content) {
+    byte[] salt = new byte[32];
+    RANDOM.nextBytes(salt);
+    byte[] plain = ByteBuffer.allocate(salt.length + content.length).put(salt).put(content)
+        .array();
+    byte[] aad = aad(record, version, patient);
+    try {
+      KeysetHandle dek = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
+      byte[] ct = dek.getPrimitive(RegistryConfiguration.get(), Aead.class).encrypt(plain, aad);
+      byte[] wrapped = TinkProtoKeysetFormat.serializeEncryptedKeyset(dek, kek, aad);
+      byte[] entry = ByteBuffer.allocate(3 + wrapped.length + ct.length).put((byte) 1)
+          .putShort((short) wrapped.length).put(wrapped).put(ct).array();
+      byte[] commitment = Sha256.hash(plain);
+      Arrays.fill(plain, (byte) 0);
+      return new Sealed(commitment, entry);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("encryption failed", e);
+    }
+  }
+
+  /**
+   * Decrypts one version and checks it against the commitment anchored on the ledger. Returns
+   * the resource bytes (without the salt).
+   *
+   * @throws IntegrityException if the entry does not decrypt (changed ciphertext or wrapped
+   *     key, or an entry moved from another record) or does not match the commitment
+   */
+  public byte[] open(String record, long version, String patient, byte[] entry,
+      byte[] commitment) throws IntegrityException {
+    byte[] plain = openWithSalt(record, version, patient, entry, commitment);
+    return Arrays.copyOfRange(plain, 32, plain.length);
+  }
+
+  /** As {@link #open}, returning {@code salt || resource bytes} (for proofs). */
+  public byte[] openWithSalt(String record, long version, String patient, byte[] entry,
+      byte[] commitment) throws IntegrityException {
+    if (entry == null || entry.length < 3 || entry[0] != 1) {
+      throw new IntegrityException("vault entry is missing or malformed");
+    }
+    ByteBuffer b = ByteBuffer.wrap(entry);
+    b.get();
+    int wl = b.getShort() & 0xffff;
+    if (wl > entry.length - 3) {
+      throw new IntegrityException("vault entry is malformed");
+    }
+    byte[] wrapped = new byte[wl];
+    b.get(wrapped);
+    byte[] ct = new byte[b.remaining()];
+    b.get(ct);
+    byte[] aad = aad(record, version, patient);
+    byte[] plain;
+    try {
+      KeysetHandle dek = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped, kek, aad);
+      plain = dek.getPrimitive(RegistryConfiguration.get(), Aead.class).decrypt(ct, aad);
+    } catch (GeneralSecurityException e) {
+      throw new IntegrityException("vault entry does not decrypt");
+    }
+    if (commitment == null || plain.length < 32
+        || !MessageDigest.isEqual(Sha256.hash(plain), commitment)) {
+      throw new IntegrityException("vault entry does not match its commitment on the ledger");
+    }
+    return plain;
+  }
+}
