@@ -19,7 +19,8 @@ final class Compartments {
       Map.entry("CarePlan", "subject"), Map.entry("Goal", "subject"),
       Map.entry("ImagingStudy", "subject"), Map.entry("AllergyIntolerance", "patient"),
       Map.entry("Immunization", "patient"), Map.entry("Claim", "patient"),
-      Map.entry("ExplanationOfBenefit", "patient"));
+      Map.entry("ExplanationOfBenefit", "patient"), Map.entry("ClaimResponse", "patient"),
+      Map.entry("Consent", "patient"));
 
   /** The id of the patient the resource belongs to, or null. */
   static String patientId(String type, String id, IBaseResource r) {

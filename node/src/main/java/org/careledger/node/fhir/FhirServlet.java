@@ -93,7 +93,9 @@ public final class FhirServlet extends RestfulServer {
       if (error instanceof BaseServerResponseException b && !(b instanceof InternalErrorException)) {
         return b;
       }
-      LOG.error("{}: FHIR request failed: {}", nodeName, error.getClass().getName());
+      // the message may quote content; the type and the place in the code may not
+      StackTraceElement at = error.getStackTrace().length > 0 ? error.getStackTrace()[0] : null;
+      LOG.error("{}: FHIR request failed: {} at {}", nodeName, error.getClass().getName(), at);
       return new InternalErrorException("the server could not process the request");
     }
   }

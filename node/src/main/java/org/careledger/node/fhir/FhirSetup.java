@@ -24,7 +24,7 @@ public final class FhirSetup {
       "Encounter", "Observation", "Condition", "Procedure", "MedicationRequest",
       "MedicationStatement", "AllergyIntolerance", "Immunization", "DiagnosticReport",
       "DocumentReference", "CarePlan", "Goal", "ImagingStudy", "Claim", "ExplanationOfBenefit",
-      "Provenance");
+      "Provenance", "ClaimResponse", "Consent", "AuditEvent", "Bundle");
 
   /** One context for the node; HAPI contexts are expensive and thread-safe. */
   public static final FhirContext CONTEXT = FhirContext.forR4Cached();
@@ -36,6 +36,8 @@ public final class FhirSetup {
 
   static {
     CONTEXT.setParserErrorHandler(new Collector());
+    // keep "Patient/x/_history/1" as written: a versioned reference means that version
+    CONTEXT.getParserOptions().setStripVersionsFromReferences(false);
   }
 
   private FhirSetup() {}

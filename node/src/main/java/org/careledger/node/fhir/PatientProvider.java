@@ -51,7 +51,7 @@ public final class PatientProvider extends RecordProvider {
           RecordStore.StoreException.Kind.NOT_FOUND, "Patient/" + id.getIdPart()
               + " is not known"));
     }
-    List<RecordStore.Hit> hits = new ArrayList<>(store.byPatient(id.getIdPart(), null));
+    List<RecordStore.Hit> hits = new ArrayList<>(store.compartment(id.getIdPart(), null, true));
     if (hits.stream().noneMatch(h -> h.rec().equals(self.rec()))) {
       hits.add(self);
     }

@@ -202,8 +202,10 @@ public final class RecordStore {
       if (oldMeta != null) {
         rows.add(delete(key("t/" + op.type() + "/" + time(oldMeta.get("lastUpdated").asLong())
             + "/" + rec)));
+        // a deleted record stays in its patient's compartment so that erasing the patient
+        // reaches its older versions too; searches skip it
         String oldPatient = oldMeta.path("patient").asText("");
-        if (!oldPatient.isEmpty() && (op.delete() || !oldPatient.equals(patient))) {
+        if (!oldPatient.isEmpty() && !op.delete() && !oldPatient.equals(patient)) {
           rows.add(delete(key("p/" + oldPatient + "/" + rec)));
         }
       }
@@ -385,15 +387,27 @@ public final class RecordStore {
     return out;
   }
 
-  /** The records in a patient's compartment (their current versions), optionally of a type. */
+  /** The live records in a patient's compartment, optionally of one type. */
   public List<Hit> byPatient(String patientId, String typeOrNull) {
+    return compartment(patientId, typeOrNull, false);
+  }
+
+  /**
+   * The records of a patient's compartment, optionally of one type; with {@code withDeleted},
+   * also those whose current version is a deletion (erasure takes them all).
+   */
+  public List<Hit> compartment(String patientId, String typeOrNull, boolean withDeleted) {
     List<Hit> out = new ArrayList<>();
     String pp = patientPseudonym(patientId);
     ledger.store().scanPrivate(PrivateFamily.FHIR, key("p/" + pp + "/"), (k, v) -> {
       String ks = new String(k, StandardCharsets.UTF_8);
       String type = new String(v, StandardCharsets.UTF_8);
       if (typeOrNull == null || typeOrNull.equals(type)) {
-        out.add(new Hit(ks.substring(ks.lastIndexOf('/') + 1), type));
+        String rec = ks.substring(ks.lastIndexOf('/') + 1);
+        JsonNode m = meta(rec);
+        if (m != null && (withDeleted || Records.ACTIVE.equals(m.get("status").asText()))) {
+          out.add(new Hit(rec, type));
+        }
       }
       return true;
     });

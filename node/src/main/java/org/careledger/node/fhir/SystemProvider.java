@@ -11,15 +11,21 @@ import java.util.List;
 import java.util.Map;
 import org.careledger.node.auth.TokenService;
 import org.hl7.fhir.instance.model.api.IBaseResource;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Identifier;
 import org.hl7.fhir.r4.model.InstantType;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
  * Transaction and batch Bundles. A transaction is all or nothing: every entry is checked first,
- * {@code urn:uuid} references are resolved to the ids the server assigns, and all entries are
- * stored and anchored in one ledger transaction. A batch runs each entry on its own.
+ * {@code urn:uuid} references are resolved to the ids the server assigns, conditional
+ * references by identifier to the bundle's entries (or kept as logical references), and all
+ * entries are stored and anchored in one ledger transaction. A batch runs each entry on its own.
  */
 public final class SystemProvider {
   private final RecordStore store;
@@ -54,6 +60,7 @@ public final class SystemProvider {
       entryProblems.add(mine);
       plan.add(plan(i, e, assigned, mine));
     }
+    Map<String, String> byIdentifier = identifiers(plan);
     for (Planned p : plan) {
       if (p == null || p.resource() == null) {
         continue;
@@ -63,8 +70,13 @@ public final class SystemProvider {
         if (target == null) {
           continue;
         }
+        Matcher conditional = CONDITIONAL.matcher(target);
         if (assigned.containsKey(target)) {
           ref.setReference(assigned.get(target));
+        } else if (conditional.matches()) {
+          resolveConditional(ref, conditional, byIdentifier);
+        } else if (target.contains("?")) {
+          entryProblems.get(p.index()).add("conditional references may only use identifier");
         } else if (target.startsWith("urn:uuid:")) {
           entryProblems.get(p.index()).add("a reference points to a urn:uuid that is not in"
               + " the bundle");
@@ -126,6 +138,52 @@ public final class SystemProvider {
       }
     }
     return response;
+  }
+
+  private static final Pattern CONDITIONAL =
+      Pattern.compile("([A-Z][A-Za-z]+)\\?identifier=([^&]+)");
+
+  /** "Type|system|value" of every identifier of the bundle's resources, to their new ids. */
+  private static Map<String, String> identifiers(List<Planned> plan) {
+    Map<String, String> out = new HashMap<>();
+    for (Planned p : plan) {
+      if (p == null || p.resource() == null || FhirSetup.CONTEXT.getResourceDefinition(p.type())
+          .getChildByName("identifier") == null) {
+        continue;
+      }
+      for (Identifier id : FhirSetup.CONTEXT.newTerser().getValues(p.resource(),
+          p.type() + ".identifier", Identifier.class)) {
+        out.put(p.type() + "|" + nz(id.getSystem()) + "|" + nz(id.getValue()),
+            p.type() + "/" + p.id());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A conditional reference {@code Type?identifier=[system|]value}: to the bundle's resource
+   * with that identifier if there is one, otherwise a logical reference (type and identifier),
+   * which keeps what the sender knew without pointing at a resource this server lacks.
+   */
+  private static void resolveConditional(Reference ref, Matcher m, Map<String, String> known) {
+    String type = m.group(1);
+    String token = URLDecoder.decode(m.group(2), StandardCharsets.UTF_8);
+    int bar = token.indexOf('|');
+    String system = bar < 0 ? null : token.substring(0, bar);
+    String value = bar < 0 ? token : token.substring(bar + 1);
+    String hit = known.get(type + "|" + nz(system) + "|" + value);
+    if (hit != null) {
+      ref.setReference(hit);
+      return;
+    }
+    ref.setReference(null);
+    ref.setType(type);
+    ref.setIdentifier(new Identifier().setSystem(system == null || system.isEmpty() ? null
+        : system).setValue(value));
+  }
+
+  private static String nz(String s) {
+    return s == null ? "" : s;
   }
 
   private Planned plan(int i, Bundle.BundleEntryComponent e, Map<String, String> assigned,
