@@ -1,0 +1,186 @@
+package org.careledger.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.careledger.client.ApiClient;
+import org.careledger.node.LedgerVerifier;
+import org.careledger.node.store.LedgerStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.DBOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksIterator;
+
+/**
+ * A changed or swapped vault entry is never served, and erasure destroys a patient's data for
+ * good (also after a restart) while the ledger still verifies.
+ */
+class FhirIntegrityTest {
+  @TempDir Path tmp;
+
+  /** Runs {@code action} on the stopped node's RocksDB vault column family. */
+  interface VaultAction {
+    void run(RocksDB db, ColumnFamilyHandle vault) throws Exception;
+  }
+
+  static void withVault(Path dataDir, VaultAction action) throws Exception {
+    RocksDB.loadLibrary();
+    List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
+    for (String n : LedgerStore.FAMILIES) {
+      cfs.add(new ColumnFamilyDescriptor(n.getBytes(StandardCharsets.UTF_8)));
+    }
+    List<ColumnFamilyHandle> handles = new ArrayList<>();
+    try (DBOptions o = new DBOptions();
+        RocksDB db = RocksDB.open(o, dataDir.resolve("ledger").toString(), cfs, handles)) {
+      action.run(db, handles.get(LedgerStore.FAMILIES.indexOf("vault")));
+      handles.forEach(ColumnFamilyHandle::close);
+    }
+  }
+
+  static Map<String, byte[]> vaultRows(Path dataDir) throws Exception {
+    Map<String, byte[]> rows = new TreeMap<>();
+    withVault(dataDir, (db, vault) -> {
+      try (RocksIterator it = db.newIterator(vault)) {
+        for (it.seekToFirst(); it.isValid(); it.next()) {
+          rows.put(new String(it.key(), StandardCharsets.UTF_8), it.value());
+        }
+      }
+    });
+    return rows;
+  }
+
+  @Test
+  void changedOrSwappedVaultEntriesAreRefusedAndReported() throws Exception {
+    NodeProcess node = NodeProcess.init(tmp.resolve("node")).start();
+    String[] ids = {"tamper-ct", "tamper-key", "tamper-swap-a", "tamper-swap-b", "untouched"};
+    try {
+      FhirHttp fhir = new FhirHttp(node.url(), new ApiClient(node.url(), node.adminKey()).token());
+      for (String id : ids) {
+        assertThat(fhir.put("/Patient/" + id, "{\"resourceType\":\"Patient\",\"id\":\"" + id
+            + "\",\"name\":[{\"family\":\"Tamper\"}]}").statusCode()).isEqualTo(201);
+      }
+    } finally {
+      node.stop();
+    }
+    // one vault row per patient; rows are keyed by pseudonyms, so the test need not know whose
+    // row is whose: it changes four of the five and expects exactly those four to be refused
+    Map<String, byte[]> rows = vaultRows(node.dir);
+    assertThat(rows).hasSize(ids.length);
+    List<String> keys = new ArrayList<>(rows.keySet());
+    withVault(node.dir, (db, vault) -> {
+      byte[] ct = rows.get(keys.get(0)).clone();
+      ct[ct.length - 5] ^= 1;
+      db.put(vault, keys.get(0).getBytes(StandardCharsets.UTF_8), ct);
+      byte[] wk = rows.get(keys.get(1)).clone();
+      wk[8] ^= 1;
+      db.put(vault, keys.get(1).getBytes(StandardCharsets.UTF_8), wk);
+      db.put(vault, keys.get(2).getBytes(StandardCharsets.UTF_8), rows.get(keys.get(3)));
+      db.put(vault, keys.get(3).getBytes(StandardCharsets.UTF_8), rows.get(keys.get(2)));
+    });
+    node.start();
+    try {
+      FhirHttp fhir = new FhirHttp(node.url(), new ApiClient(node.url(), node.adminKey()).token());
+      int refused = 0;
+      int served = 0;
+      for (String id : ids) {
+        HttpResponse<String> r = fhir.get("/Patient/" + id);
+        if (r.statusCode() == 500) {
+          assertThat(r.body()).contains("OperationOutcome").contains("integrity check")
+              .doesNotContain("Tamper");
+          refused++;
+        } else {
+          assertThat(r.statusCode()).isEqualTo(200);
+          assertThat(r.body()).contains("\"id\":\"" + id + "\"");
+          served++;
+        }
+      }
+      // four rows were changed (one ciphertext, one wrapped key, two swapped); one is intact
+      assertThat(refused).isEqualTo(4);
+      assertThat(served).isEqualTo(1);
+      assertThat(node.logText()).contains("ALERT vault integrity failure");
+      String metrics = new java.util.Scanner(new java.net.URI(node.url() + "/metrics").toURL()
+          .openStream(), StandardCharsets.UTF_8).useDelimiter("\\A").next();
+      assertThat(metrics).contains("careledger_vault_integrity_failures 4.0");
+    } finally {
+      node.stop();
+    }
+  }
+
+  @Test
+  void erasureDestroysTheDataAndSurvivesARestart() throws Exception {
+    NodeProcess node = NodeProcess.init(tmp.resolve("erase")).start();
+    String patient;
+    String observation;
+    String keep;
+    try {
+      ApiClient admin = new ApiClient(node.url(), node.adminKey());
+      FhirHttp fhir = new FhirHttp(node.url(), admin.token());
+      patient = id(fhir.post("/Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":"
+          + "\"Erasable\"}]}"));
+      observation = id(fhir.post("/Observation", "{\"resourceType\":\"Observation\",\"status\":"
+          + "\"final\",\"code\":{\"text\":\"weight\"},\"subject\":{\"reference\":\"Patient/"
+          + patient + "\"},\"valueQuantity\":{\"value\":71.5,\"unit\":\"kg\"}}"));
+      fhir.put("/Observation/" + observation, "{\"resourceType\":\"Observation\",\"id\":\""
+          + observation + "\",\"status\":\"amended\",\"code\":{\"text\":\"weight\"},"
+          + "\"subject\":{\"reference\":\"Patient/" + patient + "\"}}");
+      keep = id(fhir.post("/Patient", "{\"resourceType\":\"Patient\"}"));
+      int rowsBefore = vaultRowCount(node);
+      HttpResponse<String> erased = fhir.post("/Patient/" + patient + "/$erase-patient",
+          "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
+              + "\"valueString\":\"GDPR Art. 17(1)(a)\"}]}");
+      assertThat(erased.statusCode()).as(erased.body()).isEqualTo(200);
+      assertThat(erased.body()).contains("erasedRecords").contains("\"valueInteger\":2")
+          .contains("GDPR Art. 17(1)(a)").contains("receipt");
+      assertThat(fhir.get("/Patient/" + patient).statusCode()).isEqualTo(410);
+      assertThat(fhir.get("/Observation/" + observation).statusCode()).isEqualTo(410);
+      assertThat(fhir.get("/Observation/" + observation + "/_history/1").statusCode())
+          .isEqualTo(410);
+      assertThat(fhir.get("/Observation/" + observation + "/_history").statusCode())
+          .isEqualTo(410);
+      assertThat(fhir.get("/Patient/" + keep).statusCode()).isEqualTo(200);
+      assertThat(fhir.post("/Patient/" + patient + "/$erase-patient",
+          "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
+              + "\"valueString\":\"again\"}]}").statusCode()).isEqualTo(410);
+      assertThat(rowsBefore - vaultRowCount(node)).isEqualTo(3);
+    } finally {
+      node.stop();
+    }
+    assertThat(vaultRows(node.dir)).hasSize(1);
+    node.start();
+    try {
+      FhirHttp fhir = new FhirHttp(node.url(), new ApiClient(node.url(), node.adminKey()).token());
+      assertThat(fhir.get("/Patient/" + patient).statusCode()).isEqualTo(410);
+      assertThat(fhir.get("/Observation/" + observation).statusCode()).isEqualTo(410);
+      assertThat(fhir.get("/Patient/" + keep).statusCode()).isEqualTo(200);
+      assertThat(LedgerVerifier.verify(node.dir).problem()).isNull();
+    } finally {
+      node.stop();
+    }
+  }
+
+  static int vaultRowCount(NodeProcess node) throws Exception {
+    try (LedgerStore s = LedgerStore.openReadOnly(node.dir.resolve("ledger"))) {
+      int[] n = new int[1];
+      s.scanPrivate(LedgerStore.PrivateFamily.VAULT, new byte[0], (k, v) -> {
+        n[0]++;
+        return true;
+      });
+      return n[0];
+    }
+  }
+
+  static String id(HttpResponse<String> created) {
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    return created.headers().firstValue("Location").orElseThrow()
+        .replaceAll(".*/[A-Za-z]+/([^/]+)/_history/.*", "$1");
+  }
+}
