@@ -9,9 +9,9 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "careledger", mixinStandardHelpOptions = true, version = "careledger 0.1.0",
     description = "CareLedger: a verifiable health-records ledger.",
-    subcommands = {InitCommand.class, NodeCommand.class, KeygenCommand.class,
+    subcommands = {DemoCommand.class, InitCommand.class, NodeCommand.class, KeygenCommand.class,
         IdentityCommand.class, TxCommand.class, VerifyCommand.class, ProofCommand.class,
-        StatusCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        StatusCommand.class, BenchCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   public static final int FAILED = 1;
   public static final int VERIFY_FAILED = 3;
@@ -29,7 +29,8 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns the exit code (tests call this in-process). */
   public static int run(String... args) {
-    boolean node = args.length > 0 && (args[0].equals("node") || args[0].equals("bench"));
+    boolean node = args.length > 0 && (args[0].equals("node") || args[0].equals("bench")
+        || args[0].equals("demo"));
     if (System.getProperty("careledger.log.level") == null) {
       System.setProperty("careledger.log.level", node ? "INFO" : "WARN");
     }

@@ -20,7 +20,9 @@ final class Compartments {
       Map.entry("ImagingStudy", "subject"), Map.entry("AllergyIntolerance", "patient"),
       Map.entry("Immunization", "patient"), Map.entry("Claim", "patient"),
       Map.entry("ExplanationOfBenefit", "patient"), Map.entry("ClaimResponse", "patient"),
-      Map.entry("Consent", "patient"));
+      Map.entry("Consent", "patient"), Map.entry("MedicationAdministration", "subject"),
+      Map.entry("CareTeam", "subject"), Map.entry("Device", "patient"),
+      Map.entry("SupplyDelivery", "patient"));
 
   /** The id of the patient the resource belongs to, or null. */
   static String patientId(String type, String id, IBaseResource r) {

@@ -24,7 +24,10 @@ public final class FhirSetup {
       "Encounter", "Observation", "Condition", "Procedure", "MedicationRequest",
       "MedicationStatement", "AllergyIntolerance", "Immunization", "DiagnosticReport",
       "DocumentReference", "CarePlan", "Goal", "ImagingStudy", "Claim", "ExplanationOfBenefit",
-      "Provenance", "ClaimResponse", "Consent", "AuditEvent", "Bundle");
+      "Provenance", "ClaimResponse", "Consent", "AuditEvent", "Bundle",
+      // the rest of what Synthea 3.3 writes
+      "Medication", "MedicationAdministration", "SupplyDelivery", "Device", "CareTeam",
+      "Location", "PractitionerRole");
 
   /** One context for the node; HAPI contexts are expensive and thread-safe. */
   public static final FhirContext CONTEXT = FhirContext.forR4Cached();
@@ -123,10 +126,15 @@ public final class FhirSetup {
    * base specification (minimum cardinality) and malformed references.
    */
   public static List<String> check(IBaseResource r) {
+    return check(r, RecordStore.references(CONTEXT, r));
+  }
+
+  /** As {@link #check(IBaseResource)}, given the resource's references already collected. */
+  public static List<String> check(IBaseResource r, List<Reference> references) {
     List<String> problems = new ArrayList<>();
     String type = CONTEXT.getResourceType(r);
     required(CONTEXT.getResourceDefinition(type), r, type, problems, 0);
-    for (Reference ref : RecordStore.references(CONTEXT, r)) {
+    for (Reference ref : references) {
       String s = ref.getReference();
       if (s != null && !REFERENCE.matcher(s).matches()) {
         problems.add(type + ": reference '" + abbreviate(s) + "' is not a valid reference");

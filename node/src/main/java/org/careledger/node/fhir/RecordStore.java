@@ -151,6 +151,14 @@ public final class RecordStore {
     List<LedgerStore.Write> rows = new ArrayList<>();
     List<Written> out = new ArrayList<>();
     IParser parser = ctx.newJsonParser();
+    // encoding and encryption dominate a large transaction; they are independent per resource
+    Map<WriteOp, Sealing> sealings = new java.util.IdentityHashMap<>();
+    for (WriteOp op : ops) {
+      if (!op.delete()) {
+        sealings.put(op, new Sealing(op, now));
+      }
+    }
+    sealings.values().parallelStream().forEach(Sealing::prepare);
     for (WriteOp op : ops) {
       String rec = recordPseudonym(op.type(), op.id());
       JsonNode onLedger = Records.record(state, rec);
@@ -164,23 +172,29 @@ public final class RecordStore {
           || Records.DELETED.equals(onLedger == null ? "" : onLedger.get("status").asText()))) {
         continue;
       }
+      JsonNode oldMeta = metas.containsKey(rec) ? metas.get(rec) : meta(rec);
+      if (!op.delete() && !nextVersion.containsKey(rec) && oldMeta != null && onLedger != null
+          && Records.ACTIVE.equals(onLedger.get("status").asText())
+          && sameContent(readVersion(op.type(), op.id(), rec, latest), op.resource(), parser)) {
+        // writing what is already there adds no version (makes imports idempotent)
+        long lastUpdated = oldMeta.get("lastUpdated").asLong();
+        op.resource().setId(op.type() + "/" + op.id() + "/_history/" + latest);
+        op.resource().getMeta().setVersionId(Long.toString(latest));
+        op.resource().getMeta().setLastUpdated(new Date(lastUpdated));
+        out.add(new Written(op.type(), op.id(), latest, lastUpdated, false, false));
+        continue;
+      }
       long version = latest + 1;
       nextVersion.put(rec, version + 1);
-      JsonNode oldMeta = metas.containsKey(rec) ? metas.get(rec) : meta(rec);
       String patient = "";
       byte[] commitment;
       if (op.delete()) {
         patient = oldMeta == null ? "" : oldMeta.path("patient").asText("");
         commitment = Sha256.hash(new byte[0]);
       } else {
-        IBaseResource r = op.resource();
-        r.setId(op.type() + "/" + op.id() + "/_history/" + version);
-        r.getMeta().setVersionId(Long.toString(version));
-        r.getMeta().setLastUpdated(new Date(now));
-        String patientId = Compartments.patientId(op.type(), op.id(), r);
-        patient = patientId == null ? "" : patientPseudonym(patientId);
-        byte[] content = parser.encodeResourceToString(r).getBytes(StandardCharsets.UTF_8);
-        Vault.Sealed sealed = vault.seal(rec, version, patient, content);
+        Sealing sealing = sealings.get(op);
+        patient = sealing.patient;
+        Vault.Sealed sealed = sealing.sealed(rec, version);
         commitment = sealed.commitment();
         rows.add(new LedgerStore.Write(PrivateFamily.VAULT, vaultKey(rec, version),
             sealed.entry()));
@@ -226,6 +240,65 @@ public final class RecordStore {
     }
     commit(new Command.CommitRecords(submitterId, versions), rows);
     return out;
+  }
+
+  /**
+   * The work for one resource that does not depend on the ledger: its patient pseudonym and,
+   * once its version is known, its encoding and encryption. Versions are almost always the
+   * next after the ledger's latest, so {@link #prepare} seals for that guess and {@link #sealed}
+   * redoes the work in the rare case the guess was wrong (a record written twice in one
+   * transaction, or an unchanged resource).
+   */
+  private final class Sealing {
+    private final WriteOp op;
+    private final long now;
+    private String patient;
+    private String rec;
+    private long guessedVersion;
+    private Vault.Sealed result;
+
+    Sealing(WriteOp op, long now) {
+      this.op = op;
+      this.now = now;
+    }
+
+    void prepare() {
+      rec = recordPseudonym(op.type(), op.id());
+      String patientId = Compartments.patientId(op.type(), op.id(), op.resource());
+      patient = patientId == null ? "" : patientPseudonym(patientId);
+      JsonNode onLedger = Records.record(ledger.store().state(), rec);
+      guessedVersion = onLedger == null ? 1 : onLedger.get("version").asLong() + 1;
+      result = seal(guessedVersion);
+    }
+
+    Vault.Sealed sealed(String rec, long version) {
+      return version == guessedVersion && rec.equals(this.rec) ? result : seal(version);
+    }
+
+    private Vault.Sealed seal(long version) {
+      IBaseResource r = op.resource();
+      synchronized (r) {
+        r.setId(op.type() + "/" + op.id() + "/_history/" + version);
+        r.getMeta().setVersionId(Long.toString(version));
+        r.getMeta().setLastUpdated(new Date(now));
+        byte[] content = ctx.newJsonParser().encodeResourceToString(r)
+            .getBytes(StandardCharsets.UTF_8);
+        return vault.seal(recordPseudonym(op.type(), op.id()), version, patient, content);
+      }
+    }
+  }
+
+  /** True if two versions differ only in server-assigned parts (id, versionId, lastUpdated). */
+  private static boolean sameContent(IBaseResource a, IBaseResource b, IParser parser) {
+    return comparable(a, parser).equals(comparable(b, parser));
+  }
+
+  private static String comparable(IBaseResource r, IParser parser) {
+    IBaseResource c = ((org.hl7.fhir.r4.model.Resource) r).copy();
+    c.setId((String) null);
+    c.getMeta().setVersionId(null);
+    c.getMeta().setLastUpdated(null);
+    return parser.encodeResourceToString(c);
   }
 
   private LedgerService.Outcome commit(Command command, List<LedgerStore.Write> rows)

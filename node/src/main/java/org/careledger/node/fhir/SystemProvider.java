@@ -65,7 +65,8 @@ public final class SystemProvider {
       if (p == null || p.resource() == null) {
         continue;
       }
-      for (Reference ref : RecordStore.references(FhirSetup.CONTEXT, p.resource())) {
+      List<Reference> refs = RecordStore.references(FhirSetup.CONTEXT, p.resource());
+      for (Reference ref : refs) {
         String target = ref.getReference();
         if (target == null) {
           continue;
@@ -82,7 +83,7 @@ public final class SystemProvider {
               + " the bundle");
         }
       }
-      entryProblems.get(p.index()).addAll(FhirSetup.check(p.resource()));
+      entryProblems.get(p.index()).addAll(FhirSetup.check(p.resource(), refs));
     }
     Bundle response = new Bundle();
     response.setType(batch ? Bundle.BundleType.BATCHRESPONSE

@@ -1,0 +1,126 @@
+package org.careledger.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
+import org.careledger.client.ApiClient;
+import org.careledger.client.keys.KeyFile;
+import org.careledger.node.NetworkInit;
+import org.careledger.node.Node;
+import org.careledger.node.NodeConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "The quick start: a development node in --data with synthetic patients."
+        + " On first start it creates the network, generates patients with Synthea (in its own"
+        + " process) and imports them; later starts reuse them.")
+final class DemoCommand implements Callable<Integer> {
+  @Option(names = "--data", defaultValue = "data",
+      description = "Data dir (default: ${DEFAULT-VALUE}).")
+  Path data;
+
+  @Option(names = "--http", defaultValue = "127.0.0.1:8080",
+      description = "HOST:PORT of the API (default: ${DEFAULT-VALUE}).")
+  String http;
+
+  @Option(names = "--patients", defaultValue = "20",
+      description = "Living patients Synthea generates (default: ${DEFAULT-VALUE}).")
+  int patients;
+
+  @Option(names = "--seed", defaultValue = "42", description = "Synthea seed (default: 42).")
+  long seed;
+
+  @Option(names = "--no-sample-data", description = "Do not generate or import patients.")
+  boolean noSampleData;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!Files.exists(data.resolve(NodeConfig.FILE))) {
+      NetworkInit.init(data, new NetworkInit.Options("careledger-dev", "org1",
+          "Example Hospital", "admin", "node1", "127.0.0.1:9090", http), null,
+          System.currentTimeMillis());
+      System.out.println("created a development network in " + data);
+    }
+    NodeConfig config = NodeConfig.load(data, http);
+    Node node = Node.start(config, null);
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        node.close();
+      } catch (Exception e) {
+        System.err.println("careledger: error while stopping: " + e.getClass().getSimpleName());
+      }
+      stop.countDown();
+    }, "shutdown"));
+    Path marker = data.resolve("sample-data").resolve("imported");
+    if (!noSampleData && !Files.exists(marker)) {
+      Path out = data.resolve("sample-data").resolve("synthea");
+      generate(out);
+      Path admin = data.resolve("keys/admin.key");
+      ApiClient api = new ApiClient(node.baseUrl(), KeyFile.read(admin, null));
+      List<Importer.Unit> units = Importer.read(out.resolve("fhir"));
+      Importer.Report r = new Importer(api, data.resolve("sample-data").resolve("import-state"),
+          4, System.err).run(units);
+      Importer.print(r, System.out);
+      if (r.rejected().isEmpty()) {
+        Files.writeString(marker, "ok\n");
+      }
+    }
+    String url = node.baseUrl();
+    System.out.println();
+    System.out.println("CareLedger node ready at " + url);
+    System.out.println("  FHIR R4:   " + url + "/fhir   (capability statement: " + url
+        + "/fhir/metadata)");
+    System.out.println("  JSON API:  " + url + "/api/v1   health: " + url + "/health");
+    System.out.println("  try:       bin/careledger status --node " + url + " --key "
+        + data.resolve("keys/admin.key"));
+    System.out.println("             bin/careledger verify --data " + data);
+    System.out.println("Stop with Ctrl-C.");
+    stop.await();
+    return 0;
+  }
+
+  /** Runs Synthea in its own JVM (it pins an older HAPI FHIR) and checks what it wrote. */
+  private void generate(Path out) throws IOException, InterruptedException {
+    Path lib = Path.of(System.getProperty("careledger.home", "."), "tools", "synthea", "target",
+        "lib");
+    if (!Files.isDirectory(lib)) {
+      throw new IOException("Synthea is not installed at " + lib
+          + "; run bin/careledger (it installs it), or use --no-sample-data");
+    }
+    Files.createDirectories(out);
+    System.out.println("generating " + patients + " synthetic patients with Synthea (seed "
+        + seed + "); this takes a minute...");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g",
+        "-cp", lib.toAbsolutePath() + "/*", "App", "-p", Integer.toString(patients),
+        "-s", Long.toString(seed), "-r", "20250101",
+        "--exporter.baseDirectory", out.toAbsolutePath() + "/",
+        "--exporter.csv.export", "false",
+        "--exporter.hospital.fhir.export", "true",
+        "--exporter.practitioner.fhir.export", "true"));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(out.resolve("synthea.log").toFile()).start();
+    int code = p.waitFor();
+    long written;
+    try (Stream<Path> s = Files.list(out.resolve("fhir"))) {
+      written = s.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".json"))
+          .filter(n -> !n.startsWith("hospitalInformation")
+              && !n.startsWith("practitionerInformation")).count();
+    } catch (IOException e) {
+      written = 0;
+    }
+    // Synthea drops patients on OutOfMemoryError and still exits 0: count what it wrote
+    if (code != 0 || written < patients) {
+      throw new IOException("Synthea wrote " + written + " of " + patients + " patients (exit "
+          + code + "); see " + out.resolve("synthea.log"));
+    }
+    System.out.println("Synthea wrote " + written + " patient bundles");
+  }
+}
