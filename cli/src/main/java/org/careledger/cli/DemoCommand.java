@@ -1,5 +1,6 @@
 package org.careledger.cli;
 
+import org.careledger.client.Importer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package org.careledger.cli;
 
+import org.careledger.client.Importer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;

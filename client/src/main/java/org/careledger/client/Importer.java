@@ -1,4 +1,4 @@
-package org.careledger.cli;
+package org.careledger.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,7 +26,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
-import org.careledger.client.ApiClient;
 import org.careledger.core.crypto.Codec;
 import org.careledger.core.crypto.Sha256;
 
@@ -39,17 +38,17 @@ import org.careledger.core.crypto.Sha256;
  * resource that is unchanged, so running an import twice adds nothing twice. A state file
  * records the bundles already imported; after a crash the import simply runs again.
  */
-final class Importer {
+public final class Importer {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int NDJSON_CHUNK = 100;
   /** Entries per transaction; larger bundles are split (their references resolved first). */
   static final int CHUNK = 1000;
 
   /** One transaction to send: where it came from, its digest, and its entry count. */
-  record Unit(String source, String digest, ObjectNode bundle, int resources) {}
+  public record Unit(String source, String digest, ObjectNode bundle, int resources) {}
 
   /** The outcome. */
-  record Report(int units, int skipped, long created, long unchanged, double seconds,
+  public record Report(int units, int skipped, long created, long unchanged, double seconds,
       List<String> rejected) {}
 
   private final ApiClient api;
@@ -59,7 +58,7 @@ final class Importer {
   private final int threads;
   private final PrintStream progress;
 
-  Importer(ApiClient api, Path stateFile, int threads, PrintStream progress) {
+  public Importer(ApiClient api, Path stateFile, int threads, PrintStream progress) {
     this.api = api;
     this.stateFile = stateFile;
     this.threads = threads;
@@ -67,7 +66,7 @@ final class Importer {
   }
 
   /** Reads every unit under {@code path}; refuses input that is not FHIR JSON. */
-  static List<Unit> read(Path path) throws IOException {
+  public static List<Unit> read(Path path) throws IOException {
     List<Path> files;
     if (Files.isDirectory(path)) {
       try (Stream<Path> s = Files.walk(path)) {
@@ -234,7 +233,7 @@ final class Importer {
         .toString();
   }
 
-  Report run(List<Unit> units) throws Exception {
+  public Report run(List<Unit> units) throws Exception {
     Set<String> done = Collections.synchronizedSet(new HashSet<>());
     if (stateFile != null && Files.exists(stateFile)) {
       done.addAll(Files.readAllLines(stateFile));
@@ -349,7 +348,7 @@ final class Importer {
   }
 
   /** Prints the final report; returns the number of rejected units. */
-  static int print(Report r, PrintStream out) {
+  public static int print(Report r, PrintStream out) {
     long sent = r.created() + r.unchanged();
     out.printf("imported %d resources from %d bundle(s) in %.1f s (%.0f resources/s):"
             + " %d created, %d already present; %d bundle(s) skipped as already imported%n",
