@@ -298,6 +298,34 @@ class FhirRecordsTest {
     assertThat(fhir.get("/Patient?_format=xml").body()).startsWith("<Bundle");
   }
 
+  @Test
+  void validateRunsTheFullValidatorAndDeclaredProfilesAreOnlyWarnings() throws Exception {
+    String good = Files.readString(data("fhir-r4-examples").resolve("Observation-f001.json"));
+    HttpResponse<String> ok = fhir.post("/Observation/$validate", good);
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    JsonNode oo = JSON.readTree(ok.body());
+    assertThat(oo.get("resourceType").asText()).isEqualTo("OperationOutcome");
+    oo.get("issue").forEach(i -> assertThat(i.get("severity").asText()).as(i.toString())
+        .isIn("information", "warning"));
+    // a profile the node does not have (US Core, as Synthea declares) is a warning
+    HttpResponse<String> profiled = fhir.post("/Patient/$validate", "{\"resourceType\":"
+        + "\"Patient\",\"meta\":{\"profile\":[\"http://hl7.org/fhir/us/core/StructureDefinition/"
+        + "us-core-patient\"]},\"gender\":\"female\"}");
+    JsonNode p = JSON.readTree(profiled.body());
+    assertThat(p.toString()).contains("us-core-patient");
+    p.get("issue").forEach(i -> assertThat(i.get("severity").asText()).as(i.toString())
+        .isNotIn("error", "fatal"));
+    // a rule only the full validator knows (obs-6: no dataAbsentReason with a value)
+    HttpResponse<String> bad = fhir.post("/Observation/$validate", "{\"resourceType\":"
+        + "\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"valueString\":\"y\","
+        + "\"dataAbsentReason\":{\"text\":\"unknown\"}}");
+    assertThat(JSON.readTree(bad.body()).toString()).contains("\"severity\":\"error\"")
+        .contains("obs-6");
+    long before = logSize();
+    fhir.post("/Observation/$validate", good);
+    assertThat(logSize()).isEqualTo(before);
+  }
+
   static Bundle transaction(IBaseResource... resources) {
     Bundle b = new Bundle();
     b.setType(Bundle.BundleType.TRANSACTION);
