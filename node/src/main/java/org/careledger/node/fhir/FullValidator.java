@@ -18,8 +18,8 @@ import org.hl7.fhir.r4.model.OperationOutcome;
 /**
  * Full validation against the FHIR R4 base specification with HAPI's FhirInstanceValidator,
  * offline. One validator is shared by all threads (HAPI's is thread-safe) so its caches warm
- * once. Profiles a resource declares but the node does not have (US Core, say) give a warning,
- * not an error. Used by {@code $validate}, and on every write when the node setting
+ * once; it skips best-practice recommendations (warnings at most). Profiles a resource
+ * declares but the node does not have (US Core, say) give a warning, not an error. Used by {@code $validate}, and on every write when the node setting
  * {@code validate-on-write} is on.
  */
 public final class FullValidator {
@@ -37,6 +37,10 @@ public final class FullValidator {
     FhirInstanceValidator module = new FhirInstanceValidator(chain);
     module.setErrorForUnknownProfiles(false);
     module.setAnyExtensionsAllowed(true);
+    // best-practice recommendations can only ever be warnings; not evaluating them is the
+    // largest single saving (the base specification's rules are all still checked)
+    module.setBestPracticeWarningLevel(
+        org.hl7.fhir.r5.utils.validation.constants.BestPracticeWarningLevel.Ignore);
     validator = ctx.newValidator();
     validator.setValidateAgainstStandardSchema(false);
     validator.setValidateAgainstStandardSchematron(false);
