@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
 import org.careledger.client.ApiClient;
 import org.careledger.client.keys.KeyFile;
@@ -50,15 +49,6 @@ final class DemoCommand implements Callable<Integer> {
     }
     NodeConfig config = NodeConfig.load(data, http);
     Node node = Node.start(config, null);
-    CountDownLatch stop = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        node.close();
-      } catch (Exception e) {
-        System.err.println("careledger: error while stopping: " + e.getClass().getSimpleName());
-      }
-      stop.countDown();
-    }, "shutdown"));
     Path marker = data.resolve("sample-data").resolve("imported");
     if (!noSampleData && !Files.exists(marker)) {
       Path out = data.resolve("sample-data").resolve("synthea");
@@ -83,8 +73,7 @@ final class DemoCommand implements Callable<Integer> {
         + data.resolve("keys/admin.key"));
     System.out.println("             bin/careledger verify --data " + data);
     System.out.println("Stop with Ctrl-C.");
-    stop.await();
-    return 0;
+    return NodeCommand.serveUntilStopped(node);
   }
 
   /** Runs Synthea in its own JVM (it pins an older HAPI FHIR) and checks what it wrote. */

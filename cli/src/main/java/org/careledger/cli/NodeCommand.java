@@ -28,6 +28,21 @@ final class NodeCommand implements Callable<Integer> {
 
   @Mixin Options.Passphrase passphrase;
 
+  /** Keeps the node running until the process is told to stop; then closes it. */
+  static int serveUntilStopped(Node node) throws InterruptedException {
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        node.close();
+      } catch (Exception e) {
+        System.err.println("careledger: error while stopping: " + e.getClass().getSimpleName());
+      }
+      stop.countDown();
+    }, "shutdown"));
+    stop.await();
+    return 0;
+  }
+
   @Override
   public Integer call() throws Exception {
     if (!Files.exists(data.resolve(NodeConfig.FILE))) {
@@ -44,19 +59,9 @@ final class NodeCommand implements Callable<Integer> {
     }
     NodeConfig config = NodeConfig.load(data, http);
     Node node = Node.start(config, passphrase.orNull());
-    CountDownLatch stop = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        node.close();
-      } catch (Exception e) {
-        System.err.println("careledger: error while stopping: " + e.getClass().getSimpleName());
-      }
-      stop.countDown();
-    }, "shutdown"));
     System.out.println("node " + config.nodeId() + " ready at " + node.baseUrl());
     System.out.println("try: bin/careledger status --node " + node.baseUrl() + " --key "
         + data.resolve("keys/admin.key"));
-    stop.await();
-    return 0;
+    return serveUntilStopped(node);
   }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 import org.careledger.client.ApiClient;
 import org.careledger.node.LedgerVerifier;
 import org.junit.jupiter.api.Test;
@@ -16,18 +15,8 @@ class ImportTest {
   @TempDir Path tmp;
 
   static Path copyOfSynthea(Path dst) throws Exception {
-    Path src = Path.of(ImportTest.class.getResource("/testdata/synthea-r4").toURI());
-    try (Stream<Path> s = Files.walk(src)) {
-      for (Path p : s.toList()) {
-        Path t = dst.resolve(src.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(p, t);
-        }
-      }
-    }
-    return dst;
+    return TestFiles.copyTree(
+        Path.of(ImportTest.class.getResource("/testdata/synthea-r4").toURI()), dst);
   }
 
   static CliTest.Run cli(String... args) {

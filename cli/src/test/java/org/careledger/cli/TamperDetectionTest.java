@@ -72,18 +72,7 @@ class TamperDetectionTest {
   }
 
   static Path copy(String name) throws IOException {
-    Path dst = tmp.resolve(name);
-    try (Stream<Path> files = Files.walk(pristine)) {
-      for (Path p : files.toList()) {
-        Path t = dst.resolve(pristine.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(p, t);
-        }
-      }
-    }
-    return dst;
+    return TestFiles.copyTree(pristine, tmp.resolve(name));
   }
 
   /** Flips the lowest bit of byte {@code at} (negative: from the end) of one stored value. */

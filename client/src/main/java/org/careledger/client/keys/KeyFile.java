@@ -57,24 +57,7 @@ public final class KeyFile {
     o.put("publicKey", Codec.b64(key.publicKey()));
     byte[] secret = key.exportSecret();
     try {
-      if (passphraseOrNull == null) {
-        o.put("secret", Codec.b64(secret));
-      } else {
-        byte[] salt = new byte[16];
-        byte[] nonce = new byte[12];
-        RANDOM.nextBytes(salt);
-        RANDOM.nextBytes(nonce);
-        byte[] ct = aead(Cipher.ENCRYPT_MODE, passphraseOrNull, salt, nonce, key.keyId(), secret);
-        ObjectNode enc = o.putObject("encrypted");
-        enc.put("kdf", "PBKDF2-HMAC-SHA256");
-        enc.put("iterations", ITERATIONS);
-        enc.put("salt", Codec.b64(salt));
-        enc.put("cipher", "AES-256-GCM");
-        enc.put("nonce", Codec.b64(nonce));
-        enc.put("ciphertext", Codec.b64(ct));
-      }
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM and PBKDF2 are required by every Java platform", e);
+      seal(o, secret, passphraseOrNull, key.keyId());
     } finally {
       Arrays.fill(secret, (byte) 0);
     }
@@ -92,26 +75,7 @@ public final class KeyFile {
     ObjectNode o = CanonicalJson.object();
     o.put("type", "careledger-secret");
     o.put("kind", kind);
-    try {
-      if (passphraseOrNull == null) {
-        o.put("secret", Codec.b64(secret));
-      } else {
-        byte[] salt = new byte[16];
-        byte[] nonce = new byte[12];
-        RANDOM.nextBytes(salt);
-        RANDOM.nextBytes(nonce);
-        ObjectNode enc = o.putObject("encrypted");
-        enc.put("kdf", "PBKDF2-HMAC-SHA256");
-        enc.put("iterations", ITERATIONS);
-        enc.put("salt", Codec.b64(salt));
-        enc.put("cipher", "AES-256-GCM");
-        enc.put("nonce", Codec.b64(nonce));
-        enc.put("ciphertext", Codec.b64(aead(Cipher.ENCRYPT_MODE, passphraseOrNull, salt, nonce,
-            kind, secret)));
-      }
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM and PBKDF2 are required by every Java platform", e);
-    }
+    seal(o, secret, passphraseOrNull, kind);
     createOwnerOnly(path);
     Files.write(path, CanonicalJson.canonicalize(o), StandardOpenOption.TRUNCATE_EXISTING);
   }
@@ -133,6 +97,36 @@ public final class KeyFile {
         || !kind.equals(o.path("kind").asText())) {
       throw new KeyFileException(path + " is not a CareLedger " + kind + " file");
     }
+    return open(o, path, passphraseOrNull, kind);
+  }
+
+  /** Puts the secret in {@code o}: encrypted under the passphrase, or as it is without one. */
+  private static void seal(ObjectNode o, byte[] secret, char[] passphraseOrNull, String aad) {
+    if (passphraseOrNull == null) {
+      o.put("secret", Codec.b64(secret));
+      return;
+    }
+    byte[] salt = new byte[16];
+    byte[] nonce = new byte[12];
+    RANDOM.nextBytes(salt);
+    RANDOM.nextBytes(nonce);
+    try {
+      ObjectNode enc = o.putObject("encrypted");
+      enc.put("kdf", "PBKDF2-HMAC-SHA256");
+      enc.put("iterations", ITERATIONS);
+      enc.put("salt", Codec.b64(salt));
+      enc.put("cipher", "AES-256-GCM");
+      enc.put("nonce", Codec.b64(nonce));
+      enc.put("ciphertext", Codec.b64(aead(Cipher.ENCRYPT_MODE, passphraseOrNull, salt, nonce,
+          aad, secret)));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM and PBKDF2 are required by every Java platform", e);
+    }
+  }
+
+  /** Takes the secret out of {@code o}, decrypting it with the passphrase if it is encrypted. */
+  private static byte[] open(JsonNode o, Path path, char[] passphraseOrNull, String aad)
+      throws KeyFileException {
     try {
       if (o.has("encrypted")) {
         if (passphraseOrNull == null) {
@@ -141,7 +135,7 @@ public final class KeyFile {
         }
         JsonNode enc = o.get("encrypted");
         return aead(Cipher.DECRYPT_MODE, passphraseOrNull, Codec.unb64(enc.get("salt").asText()),
-            Codec.unb64(enc.get("nonce").asText()), kind,
+            Codec.unb64(enc.get("nonce").asText()), aad,
             Codec.unb64(enc.get("ciphertext").asText()));
       }
       return Codec.unb64(o.get("secret").asText());
@@ -181,25 +175,7 @@ public final class KeyFile {
     JsonNode o = readJson(path);
     checkOwnerOnly(path);
     String keyId = o.path("keyId").asText();
-    byte[] secret;
-    try {
-      if (o.has("encrypted")) {
-        if (passphraseOrNull == null) {
-          throw new KeyFileException("key file " + path + " is encrypted; a passphrase is needed"
-              + " (set CARELEDGER_PASSPHRASE or use --passphrase-file)");
-        }
-        JsonNode enc = o.get("encrypted");
-        secret = aead(Cipher.DECRYPT_MODE, passphraseOrNull, Codec.unb64(enc.get("salt").asText()),
-            Codec.unb64(enc.get("nonce").asText()), keyId,
-            Codec.unb64(enc.get("ciphertext").asText()));
-      } else {
-        secret = Codec.unb64(o.get("secret").asText());
-      }
-    } catch (GeneralSecurityException e) {
-      throw new KeyFileException("wrong passphrase for key file " + path);
-    } catch (IllegalArgumentException | NullPointerException e) {
-      throw new KeyFileException("key file " + path + " is damaged");
-    }
+    byte[] secret = open(o, path, passphraseOrNull, keyId);
     Ed25519.KeyPair key = Ed25519.KeyPair.fromSecret(secret);
     Arrays.fill(secret, (byte) 0);
     if (!key.keyId().equals(keyId)) {

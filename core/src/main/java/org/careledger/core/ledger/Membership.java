@@ -134,6 +134,11 @@ public final class Membership {
   }
 
   private static JsonNode read(StateView s, String key) {
+    return readJson(s, key);
+  }
+
+  /** A state entry parsed as JSON, or null; a damaged entry is an IllegalStateException. */
+  static JsonNode readJson(StateView s, String key) {
     byte[] b = s.getOrNull(key);
     if (b == null) {
       return null;

@@ -120,14 +120,6 @@ public final class Records {
   }
 
   private static JsonNode read(StateView s, String key) {
-    byte[] b = s.getOrNull(key);
-    if (b == null) {
-      return null;
-    }
-    try {
-      return CanonicalJson.parse(b);
-    } catch (CanonicalJson.InvalidJsonException e) {
-      throw new IllegalStateException("state entry " + key + " is not valid JSON", e);
-    }
+    return Membership.readJson(s, key);
   }
 }

@@ -345,9 +345,8 @@ public final class RecordStore {
     return json(ledger.store().getPrivate(PrivateFamily.FHIR, key("m/" + rec)));
   }
 
-  /** Reads a version (the current one when {@code versionOrNull} is null), checked. */
-  public IBaseResource read(String type, String id, Long versionOrNull) throws StoreException {
-    String rec = recordPseudonym(type, id);
+  /** The index entry of a known, not erased record; otherwise 404 or 410. */
+  private JsonNode liveMeta(String type, String id, String rec) throws StoreException {
     JsonNode m = meta(rec);
     if (m == null || !type.equals(m.get("type").asText())) {
       throw new StoreException(StoreException.Kind.NOT_FOUND, type + "/" + id + " is not known");
@@ -355,6 +354,13 @@ public final class RecordStore {
     if (Records.ERASED.equals(m.get("status").asText())) {
       throw new StoreException(StoreException.Kind.GONE, type + "/" + id + " was erased");
     }
+    return m;
+  }
+
+  /** Reads a version (the current one when {@code versionOrNull} is null), checked. */
+  public IBaseResource read(String type, String id, Long versionOrNull) throws StoreException {
+    String rec = recordPseudonym(type, id);
+    JsonNode m = liveMeta(type, id, rec);
     long version = versionOrNull != null ? versionOrNull : m.get("version").asLong();
     return readVersion(type, id, rec, version);
   }
@@ -408,13 +414,7 @@ public final class RecordStore {
   /** The versions of a record, newest first. */
   public List<Version> history(String type, String id) throws StoreException {
     String rec = recordPseudonym(type, id);
-    JsonNode m = meta(rec);
-    if (m == null || !type.equals(m.get("type").asText())) {
-      throw new StoreException(StoreException.Kind.NOT_FOUND, type + "/" + id + " is not known");
-    }
-    if (Records.ERASED.equals(m.get("status").asText())) {
-      throw new StoreException(StoreException.Kind.GONE, type + "/" + id + " was erased");
-    }
+    JsonNode m = liveMeta(type, id, rec);
     List<Version> out = new ArrayList<>();
     ledger.store().scanPrivate(PrivateFamily.FHIR, key("h/" + rec + "/"), (k, v) -> {
       JsonNode h = json(v);
