@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     description = "CareLedger: a verifiable health-records ledger.",
     subcommands = {DemoCommand.class, InitCommand.class, NodeCommand.class, KeygenCommand.class,
         IdentityCommand.class, TxCommand.class, VerifyCommand.class, ProofCommand.class,
-        StatusCommand.class, BenchCommand.class, BenchFhirCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
+        StatusCommand.class, TokenCommand.class, BenchCommand.class, BenchFhirCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   public static final int FAILED = 1;
   public static final int VERIFY_FAILED = 3;

@@ -172,6 +172,18 @@ class CliTest {
   }
 
   @Test
+  void tokenPrintsABearerTokenTheApiAccepts() throws Exception {
+    Run t = cli(withNode("token", "--key", admin));
+    assertThat(t.code()).isZero();
+    String token = t.out().strip();
+    assertThat(token).matches("[A-Za-z0-9_-]{43}");
+    var r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create(node.url() + "/api/v1/status")).header("Authorization",
+        "Bearer " + token).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void statusReportsTheChain() {
     Run s = cli(withNode("status", "--key", admin));
     assertThat(s.code()).isZero();
@@ -209,7 +221,7 @@ class CliTest {
     assertThat(badJson.code()).isEqualTo(Main.FAILED);
     assertThat(badJson.oneLineError()).isTrue();
     for (String cmd : new String[] {"init", "node", "keygen", "identity", "tx", "verify",
-        "proof", "status", "bench"}) {
+        "proof", "status", "bench", "token", "import", "demo", "bench-fhir"}) {
       Run help = cli(cmd, "--help");
       assertThat(help.code()).as(cmd).isZero();
       assertThat(help.out()).as(cmd).contains("Usage: careledger " + cmd);
