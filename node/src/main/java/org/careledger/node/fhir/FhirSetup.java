@@ -39,6 +39,8 @@ public final class FhirSetup {
 
   static {
     CONTEXT.setParserErrorHandler(new Collector());
+    // resources here never hold references to id-less resource objects: skip that scan
+    CONTEXT.getParserOptions().setAutoContainReferenceTargetsWithNoId(false);
     // keep "Patient/x/_history/1" as written: a versioned reference means that version
     CONTEXT.getParserOptions().setStripVersionsFromReferences(false);
   }
@@ -121,19 +123,32 @@ public final class FhirSetup {
     return out;
   }
 
+  /** What one walk over a resource found: problems and every Reference element. */
+  public record Walk(List<String> problems, List<Reference> references) {}
+
   /**
    * Problems of a parsed resource that the parser does not report: required elements of the
    * base specification (minimum cardinality) and malformed references.
    */
   public static List<String> check(IBaseResource r) {
-    return check(r, RecordStore.references(CONTEXT, r));
+    return walk(r).problems();
   }
 
-  /** As {@link #check(IBaseResource)}, given the resource's references already collected. */
-  public static List<String> check(IBaseResource r, List<Reference> references) {
+  /**
+   * One pass over a resource, contained resources and extensions included: required
+   * elements, and the references (collected for bundle resolution, then checked).
+   */
+  public static Walk walk(IBaseResource r) {
     List<String> problems = new ArrayList<>();
+    List<Reference> refs = new ArrayList<>();
     String type = CONTEXT.getResourceType(r);
-    required(CONTEXT.getResourceDefinition(type), r, type, problems, 0);
+    visit(CONTEXT.getResourceDefinition(type), r, type, problems, refs, 0);
+    return new Walk(problems, refs);
+  }
+
+  /** Checks the syntax of the references a walk found (after any rewriting). */
+  public static List<String> referenceProblems(String type, List<Reference> references) {
+    List<String> problems = new ArrayList<>();
     for (Reference ref : references) {
       String s = ref.getReference();
       if (s != null && !REFERENCE.matcher(s).matches()) {
@@ -143,32 +158,47 @@ public final class FhirSetup {
     return problems;
   }
 
-  private static void required(BaseRuntimeElementDefinition<?> def, IBase element, String path,
-      List<String> problems, int depth) {
-    if (!(def instanceof BaseRuntimeElementCompositeDefinition<?> comp) || depth > 30) {
+  private static void visit(BaseRuntimeElementDefinition<?> def, IBase element, String path,
+      List<String> problems, List<Reference> refs, int depth) {
+    if (depth > 30) {
+      return;
+    }
+    if (element instanceof Reference ref) {
+      refs.add(ref);
+    }
+    if (element instanceof org.hl7.fhir.r4.model.PrimitiveType<?> prim && prim.hasExtension()) {
+      for (var ext : prim.getExtension()) {
+        visit(CONTEXT.getElementDefinition(ext.getClass()), ext, path + ".extension", problems,
+            refs, depth + 1);
+      }
+    }
+    if (!(def instanceof BaseRuntimeElementCompositeDefinition<?> comp)) {
       return;
     }
     for (BaseRuntimeChildDefinition child : comp.getChildren()) {
       List<IBase> values = child.getAccessor().getValues(element);
-      String name = child.getElementName();
+      String name = child.getElementName().replace("[x]", "");
       if (child.getMin() > 0 && (values == null || values.isEmpty()
           || values.stream().allMatch(IBase::isEmpty))) {
-        problems.add(path + "." + name.replace("[x]", "") + ": required element is missing");
+        problems.add(path + "." + name + ": required element is missing");
         continue;
       }
       if (values == null) {
         continue;
       }
       for (IBase v : values) {
-        if (v instanceof IBaseResource) {
-          continue; // contained resources are checked as resources
+        BaseRuntimeElementDefinition<?> cd;
+        String at = path + "." + name;
+        if (v instanceof IBaseResource contained) {
+          at = CONTEXT.getResourceType(contained);
+          cd = CONTEXT.getResourceDefinition(contained);
+        } else {
+          cd = child.getChildElementDefinitionByDatatype(v.getClass());
+          if (cd == null) {
+            cd = CONTEXT.getElementDefinition(v.getClass());
+          }
         }
-        BaseRuntimeElementDefinition<?> cd = child.getChildElementDefinitionByDatatype(
-            v.getClass());
-        if (cd == null) {
-          cd = CONTEXT.getElementDefinition(v.getClass());
-        }
-        required(cd, v, path + "." + name.replace("[x]", ""), problems, depth + 1);
+        visit(cd, v, at, problems, refs, depth + 1);
       }
     }
   }

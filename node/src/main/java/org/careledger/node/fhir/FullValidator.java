@@ -51,7 +51,11 @@ public final class FullValidator {
   public OperationOutcome validate(IBaseResource r, List<String> parseProblems) {
     OperationOutcome oo = Outcomes.outcome(OperationOutcome.IssueType.STRUCTURE, parseProblems);
     if (r != null) {
-      for (String p : FhirSetup.check(r)) {
+      FhirSetup.Walk walk = FhirSetup.walk(r);
+      List<String> mine = new ArrayList<>(walk.problems());
+      mine.addAll(FhirSetup.referenceProblems(FhirSetup.CONTEXT.getResourceType(r),
+          walk.references()));
+      for (String p : mine) {
         oo.addIssue().setSeverity(OperationOutcome.IssueSeverity.ERROR)
             .setCode(OperationOutcome.IssueType.REQUIRED).setDiagnostics(p);
       }

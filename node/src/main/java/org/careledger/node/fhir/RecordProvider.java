@@ -79,7 +79,9 @@ public class RecordProvider implements IResourceProvider {
       if (!typeName.equals(actual)) {
         throw new InvalidRequestException("the body is a " + actual + ", not a " + typeName);
       }
-      problems.addAll(FhirSetup.check(resource));
+      FhirSetup.Walk walk = FhirSetup.walk(resource);
+      problems.addAll(walk.problems());
+      problems.addAll(FhirSetup.referenceProblems(typeName, walk.references()));
     }
     if (!problems.isEmpty()) {
       throw Outcomes.invalid(problems);

@@ -35,7 +35,6 @@ import org.careledger.node.vault.Vault;
 import org.hl7.fhir.instance.model.api.IAnyResource;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.InstantType;
-import org.hl7.fhir.r4.model.Reference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -609,10 +608,5 @@ public final class RecordStore {
     } catch (CanonicalJson.InvalidJsonException e) {
       throw new IllegalStateException("index entry is not JSON");
     }
-  }
-
-  /** Reference targets in a resource, for rewriting bundle references. */
-  static List<Reference> references(FhirContext ctx, IBaseResource r) {
-    return ctx.newTerser().getAllPopulatedChildElementsOfType(r, Reference.class);
   }
 }

@@ -65,8 +65,8 @@ public final class SystemProvider {
       if (p == null || p.resource() == null) {
         continue;
       }
-      List<Reference> refs = RecordStore.references(FhirSetup.CONTEXT, p.resource());
-      for (Reference ref : refs) {
+      FhirSetup.Walk walk = FhirSetup.walk(p.resource());
+      for (Reference ref : walk.references()) {
         String target = ref.getReference();
         if (target == null) {
           continue;
@@ -83,7 +83,9 @@ public final class SystemProvider {
               + " the bundle");
         }
       }
-      entryProblems.get(p.index()).addAll(FhirSetup.check(p.resource(), refs));
+      entryProblems.get(p.index()).addAll(walk.problems());
+      entryProblems.get(p.index()).addAll(FhirSetup.referenceProblems(p.type(),
+          walk.references()));
     }
     Bundle response = new Bundle();
     response.setType(batch ? Bundle.BundleType.BATCHRESPONSE

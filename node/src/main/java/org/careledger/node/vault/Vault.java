@@ -64,9 +64,20 @@ public final class Vault {
   /** A sealed version: the commitment for the ledger and the entry bytes for the vault. */
   public record Sealed(byte[] commitment, byte[] entry) {}
 
+  private final ThreadLocal<Mac> macs;
+
   private Vault(Aead kek, byte[] pseudonymKey) {
     this.kek = kek;
     this.pseudonymKey = new SecretKeySpec(pseudonymKey, "HmacSHA256");
+    this.macs = ThreadLocal.withInitial(() -> {
+      try {
+        Mac m = Mac.getInstance("HmacSHA256");
+        m.init(this.pseudonymKey);
+        return m;
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("HMAC-SHA256 is required by every Java platform", e);
+      }
+    });
   }
 
   /** Creates fresh vault keys at {@code path}. */
@@ -110,15 +121,10 @@ public final class Vault {
 
   /** The pseudonym of {@code value} in namespace {@code kind} (e.g. "record", "patient"). */
   public String pseudonym(String kind, String value) {
-    try {
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(pseudonymKey);
-      mac.update(kind.getBytes(StandardCharsets.UTF_8));
-      mac.update((byte) 0);
-      return Codec.hex(Arrays.copyOf(mac.doFinal(value.getBytes(StandardCharsets.UTF_8)), 16));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("HMAC-SHA256 is required by every Java platform", e);
-    }
+    Mac mac = macs.get();
+    mac.update(kind.getBytes(StandardCharsets.UTF_8));
+    mac.update((byte) 0);
+    return Codec.hex(Arrays.copyOf(mac.doFinal(value.getBytes(StandardCharsets.UTF_8)), 16));
   }
 
   private static byte[] aad(String record, long version, String patient) {
