@@ -24,9 +24,7 @@ import org.careledger.core.contract.Role;
 import org.careledger.core.crypto.Codec;
 import org.careledger.core.crypto.Ed25519;
 import org.careledger.node.LedgerVerifier;
-import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
-import org.hl7.fhir.r4.model.DomainResource;
 import org.hl7.fhir.r4.model.Parameters;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
@@ -324,15 +322,5 @@ class FhirRecordsTest {
     long before = logSize();
     fhir.post("/Observation/$validate", good);
     assertThat(logSize()).isEqualTo(before);
-  }
-
-  static Bundle transaction(IBaseResource... resources) {
-    Bundle b = new Bundle();
-    b.setType(Bundle.BundleType.TRANSACTION);
-    for (IBaseResource r : resources) {
-      b.addEntry().setResource((DomainResource) r).getRequest()
-          .setMethod(Bundle.HTTPVerb.POST).setUrl(((Resource) r).fhirType());
-    }
-    return b;
   }
 }

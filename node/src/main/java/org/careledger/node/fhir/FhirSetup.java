@@ -127,14 +127,6 @@ public final class FhirSetup {
   public record Walk(List<String> problems, List<Reference> references) {}
 
   /**
-   * Problems of a parsed resource that the parser does not report: required elements of the
-   * base specification (minimum cardinality) and malformed references.
-   */
-  public static List<String> check(IBaseResource r) {
-    return walk(r).problems();
-  }
-
-  /**
    * One pass over a resource, contained resources and extensions included: required
    * elements, and the references (collected for bundle resolution, then checked).
    */

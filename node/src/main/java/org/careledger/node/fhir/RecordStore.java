@@ -76,10 +76,6 @@ public final class RecordStore {
     this.nodeKey = nodeKey;
   }
 
-  public FhirContext context() {
-    return ctx;
-  }
-
   /** Vault entries refused since start because they failed their integrity checks. */
   public long integrityFailures() {
     return integrityFailures.get();

@@ -414,10 +414,6 @@ public final class LedgerStore implements AutoCloseable {
     }
   }
 
-  public boolean isReadOnly() {
-    return readOnly;
-  }
-
   @Override
   public void close() {
     if (!readOnly) {
