@@ -121,6 +121,7 @@ class FhirIntegrityTest {
     String patient;
     String observation;
     String keep;
+    Map<String, byte[]> before;
     try {
       ApiClient admin = new ApiClient(node.url(), node.adminKey());
       FhirHttp fhir = new FhirHttp(node.url(), admin.token());
@@ -134,6 +135,7 @@ class FhirIntegrityTest {
           + "\"subject\":{\"reference\":\"Patient/" + patient + "\"}}");
       keep = id(fhir.post("/Patient", "{\"resourceType\":\"Patient\"}"));
       int rowsBefore = vaultRowCount(node);
+      before = vaultEntries(node);
       HttpResponse<String> erased = fhir.post("/Patient/" + patient + "/$erase-patient",
           "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
               + "\"valueString\":\"GDPR Art. 17(1)(a)\"}]}");
@@ -154,7 +156,24 @@ class FhirIntegrityTest {
     } finally {
       node.stop();
     }
-    assertThat(vaultRows(node.dir)).hasSize(1);
+    Map<String, byte[]> after = vaultRows(node.dir);
+    assertThat(after).hasSize(1);
+    // the erased ciphertexts are gone from every file of the ledger, not only from its index
+    byte[] everything = allFileBytes(node.dir.resolve("ledger"));
+    int erased = 0;
+    for (Map.Entry<String, byte[]> e : before.entrySet()) {
+      if (after.containsKey(e.getKey())) {
+        continue;
+      }
+      byte[] v = e.getValue();
+      byte[] slice = java.util.Arrays.copyOfRange(v, v.length - 48, v.length - 16);
+      assertThat(indexOf(everything, slice)).as("erased row %s", e.getKey()).isEqualTo(-1);
+      erased++;
+    }
+    assertThat(erased).isEqualTo(3);
+    byte[] kept = after.values().iterator().next();
+    assertThat(indexOf(everything, java.util.Arrays.copyOfRange(kept, kept.length - 48,
+        kept.length - 16))).isNotEqualTo(-1);
     node.start();
     try {
       FhirHttp fhir = new FhirHttp(node.url(), new ApiClient(node.url(), node.adminKey()).token());
@@ -176,6 +195,40 @@ class FhirIntegrityTest {
       });
       return n[0];
     }
+  }
+
+  static Map<String, byte[]> vaultEntries(NodeProcess node) throws Exception {
+    Map<String, byte[]> rows = new TreeMap<>();
+    try (LedgerStore s = LedgerStore.openReadOnly(node.dir.resolve("ledger"))) {
+      s.scanPrivate(LedgerStore.PrivateFamily.VAULT, new byte[0], (k, v) -> {
+        rows.put(new String(k, StandardCharsets.UTF_8), v);
+        return true;
+      });
+    }
+    return rows;
+  }
+
+  static byte[] allFileBytes(Path dir) throws Exception {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (var files = java.nio.file.Files.walk(dir)) {
+      for (Path f : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+        out.writeBytes(java.nio.file.Files.readAllBytes(f));
+      }
+    }
+    return out.toByteArray();
+  }
+
+  static int indexOf(byte[] hay, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= hay.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (hay[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
   }
 
   static String id(HttpResponse<String> created) {

@@ -47,6 +47,7 @@ public final class Node implements AutoCloseable {
   private RaftOrdering ordering;
   private Batcher batcher;
   private Server http;
+  private RecordStore records;
 
   private Node(NodeConfig config) {
     this.config = config;
@@ -102,7 +103,7 @@ public final class Node implements AutoCloseable {
     ApiHandler api = new ApiHandler(name, config.nodeId(), ledger, submitter, tokens,
         ordering::isLeader, metrics);
     Vault vault = Vault.open(config.vaultKeysFile(), passphraseOrNull);
-    RecordStore records = new RecordStore(name, FhirSetup.CONTEXT, submitter, vault, nodeKey);
+    records = new RecordStore(name, FhirSetup.CONTEXT, submitter, vault, nodeKey);
     metrics.gauge("careledger_vault_integrity_failures", records,
         RecordStore::integrityFailures);
     ServletContextHandler fhir = new ServletContextHandler("/fhir");
@@ -137,6 +138,9 @@ public final class Node implements AutoCloseable {
     }
     if (ordering != null) {
       ordering.close();
+    }
+    if (records != null) {
+      records.close();
     }
     if (store != null) {
       store.close();

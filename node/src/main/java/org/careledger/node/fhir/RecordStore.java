@@ -537,14 +537,46 @@ public final class RecordStore {
     LedgerService.Outcome o = commit(new Command.EraseRecords(requestedBy, legalBasis, recs),
         rows);
     TxResult.Committed c = (TxResult.Committed) o.result();
-    try {
-      ledger.store().compactVault();
-    } catch (java.io.IOException e) {
-      LOG.warn("{}: vault compaction after erasure failed; it will happen in the background",
-          nodeName);
-    }
+    compactor.execute(() -> compactErased(recs));
     return new Erased(recs.size(), org.careledger.core.crypto.Codec.hex(c.txId()),
         c.leafIndex(), o.height(), System.currentTimeMillis());
+  }
+
+  // erased rows are deleted in the erasure's block; compaction then drops their bytes from the
+  // table files, off the request thread and one erasure at a time
+  private final java.util.concurrent.ExecutorService compactor =
+      java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "vault-compaction");
+        t.setDaemon(true);
+        return t;
+      });
+
+  private void compactErased(List<String> recs) {
+    try {
+      if (recs.size() > 64) {
+        ledger.store().compactVault(null, null);
+      } else {
+        for (String rec : recs) {
+          // keys "<rec>/<version>": '/' is 0x2f and '0' 0x30, so [rec/, rec0) is exactly them
+          ledger.store().compactVault(key(rec + "/"), key(rec + "0"));
+        }
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.warn("{}: vault compaction after an erasure failed ({}); RocksDB will compact later",
+          nodeName, e.getClass().getSimpleName());
+    }
+  }
+
+  /** Waits (up to a minute) for pending vault compactions; call before the store closes. */
+  public void close() {
+    compactor.shutdown();
+    try {
+      if (!compactor.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+        LOG.warn("{}: vault compaction still running at shutdown", nodeName);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** The hit for one record, or null if it is unknown. */

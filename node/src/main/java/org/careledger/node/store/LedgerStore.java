@@ -342,10 +342,17 @@ public final class LedgerStore implements AutoCloseable {
     }
   }
 
-  /** Rewrites the vault's files so that deleted (erased) rows are physically gone. */
-  public void compactVault() throws IOException {
+  /**
+   * Rewrites the vault's files holding keys in [from, to) so that deleted (erased) rows are
+   * physically gone; null bounds mean the whole vault.
+   */
+  public void compactVault(byte[] fromOrNull, byte[] toOrNull) throws IOException {
     try {
-      db.compactRange(vault);
+      if (fromOrNull == null) {
+        db.compactRange(vault);
+      } else {
+        db.compactRange(vault, fromOrNull, toOrNull);
+      }
     } catch (RocksDBException e) {
       throw new IOException("cannot compact the vault: " + e.getMessage(), e);
     }
