@@ -297,6 +297,35 @@ class FhirRecordsTest {
   }
 
   @Test
+  void xmlGoesInAndComesOut() throws Exception {
+    var http = java.net.http.HttpClient.newHttpClient();
+    HttpResponse<String> created = http.send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create(node.url() + "/fhir/Patient"))
+        .header("Authorization", "Bearer " + admin.token())
+        .header("Content-Type", "application/fhir+xml")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("<Patient xmlns=\"http://hl7.org/"
+            + "fhir\"><gender value=\"female\"/><birthDate value=\"1970-01-01\"/></Patient>"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(created.statusCode()).isEqualTo(201);
+    String where = created.headers().firstValue("Location").orElseThrow()
+        .replaceAll(".*/fhir/", "").replaceAll("/_history/.*", "");
+    HttpResponse<String> xml = http.send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create(node.url() + "/fhir/" + where))
+        .header("Authorization", "Bearer " + admin.token())
+        .header("Accept", "application/fhir+xml").build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(xml.body()).startsWith("<Patient").contains("<birthDate value=\"1970-01-01\"/>");
+    HttpResponse<String> bad = http.send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create(node.url() + "/fhir/Patient"))
+        .header("Authorization", "Bearer " + admin.token())
+        .header("Content-Type", "application/fhir+xml")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("<Patient xmlns=\"http://hl7.org/"
+            + "fhir\"><gender value=\"sometimes\"/><colour value=\"x\"/></Patient>"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(bad.statusCode()).isEqualTo(422);
+    assertThat(bad.body()).contains("unknown element 'colour'").doesNotContain("sometimes");
+  }
+
+  @Test
   void validateRunsTheFullValidatorAndDeclaredProfilesAreOnlyWarnings() throws Exception {
     String good = Files.readString(data("fhir-r4-examples").resolve("Observation-f001.json"));
     HttpResponse<String> ok = fhir.post("/Observation/$validate", good);
