@@ -241,6 +241,14 @@ class ApiRefusalsTest {
     String otherAud = ApiClient.clientAssertion(practitioner,
         URI.create("https://elsewhere.example/token"), System.currentTimeMillis());
     assertThat(tokenRequest(otherAud).statusCode()).isEqualTo(401);
+    // an assertion made for another node (same path, another address) is useless here
+    String otherNode = ApiClient.clientAssertion(practitioner, URI.create("http://127.0.0.1:"
+        + NodeProcess.freePort() + ApiClient.TOKEN_PATH), System.currentTimeMillis());
+    assertThat(tokenRequest(otherNode).statusCode()).isEqualTo(401);
+    // a loopback alias of this node's own address is the same endpoint
+    String alias = ApiClient.clientAssertion(practitioner, URI.create("http://localhost:"
+        + node.httpPort + ApiClient.TOKEN_PATH), System.currentTimeMillis());
+    assertThat(tokenRequest(alias).statusCode()).isEqualTo(200);
     String expired = ApiClient.clientAssertion(practitioner,
         URI.create(node.url() + ApiClient.TOKEN_PATH), System.currentTimeMillis() - 600_000);
     assertThat(tokenRequest(expired).statusCode()).isEqualTo(401);

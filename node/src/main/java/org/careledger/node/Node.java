@@ -99,7 +99,9 @@ public final class Node implements AutoCloseable {
     http.setErrorHandler(errors);
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Submitter submitter = new Submitter(ledger, batcher);
-    TokenService tokens = new TokenService();
+    connector.open();
+    TokenService tokens = new TokenService(TokenService.baseUrls(config.httpHost(),
+        connector.getLocalPort(), config.publicUrlOrNull()));
     ApiHandler api = new ApiHandler(name, config.nodeId(), ledger, submitter, tokens,
         ordering::isLeader, metrics);
     Vault vault = Vault.open(config.vaultKeysFile(), passphraseOrNull);

@@ -16,10 +16,13 @@ import org.careledger.core.json.CanonicalJson;
  * transactions waiting to be ordered, default 50000), {@code ledger-sync} (also sync every
  * RocksDB block write, default false: the synced Raft log already makes blocks durable),
  * {@code validate-on-write} (full FHIR validation of every write, default false: writes get
- * the strict ingest checks, and {@code $validate} runs the full validator on request).
+ * the strict ingest checks, and {@code $validate} runs the full validator on request),
+ * {@code public-url} (the URL clients use when it is not the HTTP address, e.g. behind a
+ * proxy; sign-in assertions must name its token endpoint).
  */
 public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
-    int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite) {
+    int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite,
+    String publicUrlOrNull) {
 
   public NodeConfig {
     if (httpPort < 0 || httpPort > 65535) {
@@ -71,7 +74,8 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
     HostPort hp = HostPort.parse(http);
     return new NodeConfig(dataDir, n.path("node-id").asText(), hp.host(), hp.port(),
         n.path("max-batch").asInt(4000), n.path("queue-size").asInt(50_000),
-        n.path("ledger-sync").asBoolean(false), n.path("validate-on-write").asBoolean(false));
+        n.path("ledger-sync").asBoolean(false), n.path("validate-on-write").asBoolean(false),
+        n.hasNonNull("public-url") ? n.get("public-url").asText() : null);
   }
 
   public static void write(Path dataDir, String nodeId, String http) throws IOException {
@@ -109,6 +113,7 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
   public String toString() {
     return "node-id=" + nodeId + " data=" + dataDir + " http=" + httpHost + ":" + httpPort
         + " max-batch=" + maxBatch + " queue-size=" + queueSize + " ledger-sync=" + ledgerSync
-        + " validate-on-write=" + validateOnWrite;
+        + " validate-on-write=" + validateOnWrite
+        + (publicUrlOrNull == null ? "" : " public-url=" + publicUrlOrNull);
   }
 }

@@ -20,8 +20,8 @@ import org.careledger.core.ledger.StateView;
 
 /**
  * SMART Backend Services authentication. A client posts a JWT assertion signed (EdDSA) with its
- * registered Ed25519 key: {@code iss} = {@code sub} = its key id, {@code aud} = this token
- * endpoint, {@code exp} at most five minutes ahead, and a {@code jti} never seen before. It gets
+ * registered Ed25519 key: {@code iss} = {@code sub} = its key id, {@code aud} = this node's
+ * token endpoint URL (see {@link #TokenService}), {@code exp} at most five minutes ahead, and a {@code jti} never seen before. It gets
  * an opaque bearer token valid for {@link #TOKEN_TTL_MS}. Every use of a token re-checks that
  * its key and identity are still active, so a revocation takes effect at once.
  *
@@ -47,14 +47,48 @@ public final class TokenService {
   }
 
   private final SecureRandom random = new SecureRandom();
+  private final java.util.Set<String> audiences;
+
+  /**
+   * A token service for the node reachable at {@code baseUrls} (e.g. its HTTP address and a
+   * public URL behind a proxy): assertions must name one of their token endpoints as
+   * {@code aud}, so an assertion made for one node is useless at another.
+   */
+  public TokenService(java.util.Collection<String> baseUrls) {
+    java.util.Set<String> a = new java.util.HashSet<>();
+    for (String b : baseUrls) {
+      String base = b.endsWith("/") ? b.substring(0, b.length() - 1) : b;
+      a.add(base + TOKEN_PATH);
+    }
+    this.audiences = java.util.Set.copyOf(a);
+  }
+
+  /** The token endpoint path. */
+  public static final String TOKEN_PATH = "/api/v1/auth/token";
+
+  /** The base URLs of a node listening at host:port: the address and its loopback aliases. */
+  public static java.util.List<String> baseUrls(String host, int port, String publicUrlOrNull) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    java.util.List<String> hosts = new java.util.ArrayList<>(java.util.List.of(host));
+    if (host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1")) {
+      hosts = java.util.List.of("127.0.0.1", "localhost", "[::1]");
+    }
+    for (String h : hosts) {
+      out.add("http://" + h + ":" + port);
+    }
+    if (publicUrlOrNull != null && !publicUrlOrNull.isBlank()) {
+      out.add(publicUrlOrNull);
+    }
+    return out;
+  }
   private final Map<String, Session> tokens = new ConcurrentHashMap<>();
   private final Map<String, Long> seenJti = new ConcurrentHashMap<>();
   // JWT times have one-second precision
   private final long startedAt = System.currentTimeMillis() / 1000 * 1000;
 
   /** Validates a client assertion and issues a bearer token. */
-  public Map.Entry<String, Session> exchange(String assertion, String expectedAudiencePath,
-      StateView state, long now) throws AuthException {
+  public Map.Entry<String, Session> exchange(String assertion, StateView state, long now)
+      throws AuthException {
     SignedJWT jwt;
     JWTClaimsSet claims;
     try {
@@ -91,7 +125,7 @@ public final class TokenService {
       throw new AuthException("node keys cannot sign in to the API");
     }
     boolean audienceOk = claims.getAudience() != null && claims.getAudience().stream()
-        .anyMatch(a -> a.endsWith(expectedAudiencePath));
+        .anyMatch(audiences::contains);
     if (!audienceOk) {
       throw new AuthException("aud must be this node's token endpoint");
     }

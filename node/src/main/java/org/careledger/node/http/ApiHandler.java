@@ -198,7 +198,7 @@ public final class ApiHandler extends Handler.Abstract {
     }
     Map.Entry<String, TokenService.Session> t;
     try {
-      t = tokens.exchange(assertion, "/api/v1/auth/token", ledger.store().state(),
+      t = tokens.exchange(assertion, ledger.store().state(),
           System.currentTimeMillis());
     } catch (TokenService.AuthException e) {
       throw oauth(401, "invalid_client", e.getMessage());
