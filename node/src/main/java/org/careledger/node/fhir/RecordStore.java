@@ -155,8 +155,10 @@ public final class RecordStore {
     }
     sealings.values().parallelStream().forEach(Sealing::prepare);
     for (WriteOp op : ops) {
-      String rec = recordPseudonym(op.type(), op.id());
-      JsonNode onLedger = Records.record(state, rec);
+      // a resource being written was already looked up (in parallel) by its Sealing
+      Sealing prepared = sealings.get(op);
+      String rec = prepared != null ? prepared.rec : recordPseudonym(op.type(), op.id());
+      JsonNode onLedger = prepared != null ? prepared.onLedger : Records.record(state, rec);
       if (onLedger != null && Records.ERASED.equals(onLedger.get("status").asText())) {
         throw new StoreException(StoreException.Kind.GONE,
             op.type() + "/" + op.id() + " was erased");
@@ -249,6 +251,7 @@ public final class RecordStore {
     private final long now;
     private String patient;
     private String rec;
+    private JsonNode onLedger;
     private long guessedVersion;
     private Vault.Sealed result;
 
@@ -261,7 +264,7 @@ public final class RecordStore {
       rec = recordPseudonym(op.type(), op.id());
       String patientId = Compartments.patientId(op.type(), op.id(), op.resource());
       patient = patientId == null ? "" : patientPseudonym(patientId);
-      JsonNode onLedger = Records.record(ledger.store().state(), rec);
+      onLedger = Records.record(ledger.store().state(), rec);
       guessedVersion = onLedger == null ? 1 : onLedger.get("version").asLong() + 1;
       result = seal(guessedVersion);
     }
@@ -278,7 +281,7 @@ public final class RecordStore {
         r.getMeta().setLastUpdated(new Date(now));
         byte[] content = ctx.newJsonParser().encodeResourceToString(r)
             .getBytes(StandardCharsets.UTF_8);
-        return vault.seal(recordPseudonym(op.type(), op.id()), version, patient, content);
+        return vault.seal(rec, version, patient, content);
       }
     }
   }
