@@ -25,12 +25,20 @@ public final class Codec {
     return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
   }
 
-  /** Decodes unpadded base64url; throws IllegalArgumentException on anything else. */
+  /**
+   * Decodes unpadded base64url in its one canonical form; throws IllegalArgumentException on
+   * anything else. The unused low bits of the last character must be zero: otherwise the same
+   * bytes would have several encodings, and a signed transaction several ids.
+   */
   public static byte[] unb64(String s) {
     if (s == null || s.indexOf('=') >= 0) {
       throw new IllegalArgumentException("expected unpadded base64url");
     }
-    return Base64.getUrlDecoder().decode(s);
+    byte[] b = Base64.getUrlDecoder().decode(s);
+    if (!b64(b).equals(s)) {
+      throw new IllegalArgumentException("base64url is not in canonical form");
+    }
+    return b;
   }
 
   /** Decodes a hex string that must decode to exactly {@code length} bytes. */

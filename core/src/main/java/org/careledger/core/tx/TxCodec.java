@@ -88,7 +88,7 @@ public final class TxCodec {
     try {
       sig = Codec.unb64(sigNode.textValue());
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("sig is not unpadded base64url");
+      throw new IllegalArgumentException("sig is not canonical unpadded base64url");
     }
     if (sig.length != Ed25519.SIGNATURE_SIZE) {
       throw new IllegalArgumentException("sig has " + sig.length + " bytes; 64 are required");

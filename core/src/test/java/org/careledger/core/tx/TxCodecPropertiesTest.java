@@ -73,4 +73,21 @@ class TxCodecPropertiesTest {
       }
     }
   }
+
+  @net.jqwik.api.Example
+  void aSignatureHasExactlyOneEncoding() {
+    ObjectNode command = CanonicalJson.object();
+    command.put("type", "anchor");
+    byte[] bytes = TxCodec.sign(TxCodec.payload("chain-x", KEY.keyId(), "nonce-0001", 1000, 2000,
+        "notary", command), KEY);
+    String s = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+    int last = s.length() - 3;
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // the last of 86 characters carries 2 bits of the signature and 4 unused bits
+    char c = s.charAt(last);
+    char sibling = alphabet.charAt(alphabet.indexOf(c) ^ 1);
+    byte[] other = (s.substring(0, last) + sibling + s.substring(last + 1))
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(TxCodec.decode(other)).isInstanceOf(TxCodec.Decoded.Refused.class);
+  }
 }
