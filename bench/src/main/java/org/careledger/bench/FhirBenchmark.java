@@ -79,8 +79,11 @@ public final class FhirBenchmark {
     NetworkInit.init(dir, new NetworkInit.Options("careledger-bench", "org1", "Bench", "admin",
         "node1", "127.0.0.1:" + raft, "127.0.0.1:0"), null, System.currentTimeMillis());
     try (Node node = Node.start(NodeConfig.load(dir, null), null)) {
-      ApiClient admin = new ApiClient(node.baseUrl(), KeyFile.read(dir.resolve("keys/admin.key"),
-          null));
+      // a service identity of the custodian: it writes, and reads under the treating rule
+      // (every read commits its access event first); admins do not read PHI
+      ApiClient admin = new ApiClient(node.baseUrl(), AuditBenchmark.register(node.baseUrl(),
+          KeyFile.read(dir.resolve("keys/admin.key"), null), "bench-service",
+          org.careledger.core.contract.Role.SERVICE));
       String token = admin.token();
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
       org.eclipse.jetty.client.HttpClient jetty = new org.eclipse.jetty.client.HttpClient();

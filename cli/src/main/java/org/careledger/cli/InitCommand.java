@@ -8,7 +8,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "init", mixinStandardHelpOptions = true,
-    description = "Create a new network of one organization: keys, genesis and a node data dir.")
+    description = "Create a new network: one organization with this node, optional member"
+        + " organizations, keys, genesis and the node data dir.")
 final class InitCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "Data dir to create.")
   Path data;
@@ -41,17 +42,34 @@ final class InitCommand implements Callable<Integer> {
       description = "HOST:PORT of this node's API (default: ${DEFAULT-VALUE}).")
   String http;
 
+  @Option(names = "--member-org", paramLabel = "ID:NAME",
+      description = "A further member organization that uses this node (repeatable); its admin"
+          + " key is written to keys/ID-admin.key.")
+  java.util.List<String> members = new java.util.ArrayList<>();
+
   @Mixin Options.Passphrase passphrase;
 
   @Override
   public Integer call() throws Exception {
+    java.util.List<NetworkInit.Member> ms = new java.util.ArrayList<>();
+    for (String m : members) {
+      int i = m.indexOf(':');
+      if (i <= 0 || i == m.length() - 1) {
+        throw new IllegalArgumentException("--member-org takes ID:NAME, e.g. clinic-b:'Clinic B'");
+      }
+      ms.add(new NetworkInit.Member(m.substring(0, i), m.substring(i + 1)));
+    }
     NetworkInit.Result r = NetworkInit.init(data, new NetworkInit.Options(chain, org, orgName,
-        admin, nodeId, raft, http), passphrase.orNull(), System.currentTimeMillis());
+        admin, nodeId, raft, http, ms), passphrase.orNull(), System.currentTimeMillis());
     System.out.println("created chain " + r.chain() + " in " + r.dataDir());
     System.out.println("  admin " + r.adminId() + "  key " + r.adminKeyId() + "  -> "
         + data.resolve("keys/admin.key"));
     System.out.println("  node  " + r.nodeId() + "  key " + r.nodeKeyId() + "  -> "
         + data.resolve("keys/node.key"));
+    for (NetworkInit.Member m : ms) {
+      System.out.println("  member " + m.id() + "  admin " + m.id() + "-admin  -> "
+          + data.resolve("keys/" + m.id() + "-admin.key"));
+    }
     System.out.println("start it with: careledger node --data " + data);
     return 0;
   }

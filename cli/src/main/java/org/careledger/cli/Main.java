@@ -11,7 +11,10 @@ import picocli.CommandLine.Command;
     description = "CareLedger: a verifiable health-records ledger.",
     subcommands = {DemoCommand.class, InitCommand.class, NodeCommand.class, KeygenCommand.class,
         IdentityCommand.class, TxCommand.class, VerifyCommand.class, ProofCommand.class,
-        StatusCommand.class, TokenCommand.class, BenchCommand.class, BenchFhirCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
+        StatusCommand.class, TokenCommand.class, BenchCommand.class, BenchFhirCommand.class,
+        ImportCommand.class, PatientCommand.class, ConsentCommand.class, ShareCommand.class,
+        BenchAuditCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   public static final int FAILED = 1;
   public static final int VERIFY_FAILED = 3;
@@ -30,7 +33,8 @@ public final class Main implements Runnable {
   /** Runs the command line and returns the exit code (tests call this in-process). */
   public static int run(String... args) {
     boolean node = args.length > 0 && (args[0].equals("node") || args[0].equals("bench")
-        || args[0].equals("demo") || args[0].equals("bench-fhir"));
+        || args[0].equals("demo") || args[0].equals("bench-fhir")
+        || args[0].equals("bench-audit"));
     if (System.getProperty("careledger.log.level") == null) {
       System.setProperty("careledger.log.level", node ? "INFO" : "WARN");
     }

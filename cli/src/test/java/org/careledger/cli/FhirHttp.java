@@ -12,10 +12,12 @@ final class FhirHttp {
       .build();
   private final String base;
   private final String token;
+  private final String[] headers;
 
-  FhirHttp(String nodeUrl, String token) {
+  FhirHttp(String nodeUrl, String token, String... headers) {
     this.base = nodeUrl + "/fhir";
     this.token = token;
+    this.headers = headers;
   }
 
   HttpResponse<String> get(String path) throws Exception {
@@ -41,6 +43,9 @@ final class FhirHttp {
   private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
+    }
+    for (int i = 0; i + 1 < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
     }
     return http.send(b.timeout(Duration.ofSeconds(120)).build(),
         HttpResponse.BodyHandlers.ofString());

@@ -63,7 +63,7 @@ class FhirIntegrityTest {
     NodeProcess node = NodeProcess.init(tmp.resolve("node")).start();
     String[] ids = {"tamper-ct", "tamper-key", "tamper-swap-a", "tamper-swap-b", "untouched"};
     try {
-      FhirHttp fhir = new FhirHttp(node.url(), new ApiClient(node.url(), node.adminKey()).token());
+      FhirHttp fhir = new FhirHttp(node.url(), node.serviceToken());
       for (String id : ids) {
         assertThat(fhir.put("/Patient/" + id, "{\"resourceType\":\"Patient\",\"id\":\"" + id
             + "\",\"name\":[{\"family\":\"Tamper\"}]}").statusCode()).isEqualTo(201);
@@ -88,7 +88,7 @@ class FhirIntegrityTest {
     });
     node.start();
     try {
-      FhirHttp fhir = new FhirHttp(node.url(), new ApiClient(node.url(), node.adminKey()).token());
+      FhirHttp fhir = new FhirHttp(node.url(), node.serviceToken());
       int refused = 0;
       int served = 0;
       for (String id : ids) {
@@ -124,7 +124,8 @@ class FhirIntegrityTest {
     Map<String, byte[]> before;
     try {
       ApiClient admin = new ApiClient(node.url(), node.adminKey());
-      FhirHttp fhir = new FhirHttp(node.url(), admin.token());
+      FhirHttp adminFhir = new FhirHttp(node.url(), admin.token());
+      FhirHttp fhir = new FhirHttp(node.url(), node.serviceToken());
       patient = id(fhir.post("/Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":"
           + "\"Erasable\"}]}"));
       observation = id(fhir.post("/Observation", "{\"resourceType\":\"Observation\",\"status\":"
@@ -136,7 +137,7 @@ class FhirIntegrityTest {
       keep = id(fhir.post("/Patient", "{\"resourceType\":\"Patient\"}"));
       int rowsBefore = vaultRowCount(node);
       before = vaultEntries(node);
-      HttpResponse<String> erased = fhir.post("/Patient/" + patient + "/$erase-patient",
+      HttpResponse<String> erased = adminFhir.post("/Patient/" + patient + "/$erase-patient",
           "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
               + "\"valueString\":\"GDPR Art. 17(1)(a)\"}]}");
       assertThat(erased.statusCode()).as(erased.body()).isEqualTo(200);
@@ -149,7 +150,7 @@ class FhirIntegrityTest {
       assertThat(fhir.get("/Observation/" + observation + "/_history").statusCode())
           .isEqualTo(410);
       assertThat(fhir.get("/Patient/" + keep).statusCode()).isEqualTo(200);
-      assertThat(fhir.post("/Patient/" + patient + "/$erase-patient",
+      assertThat(adminFhir.post("/Patient/" + patient + "/$erase-patient",
           "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
               + "\"valueString\":\"again\"}]}").statusCode()).isEqualTo(410);
       assertThat(rowsBefore - vaultRowCount(node)).isEqualTo(3);
@@ -176,7 +177,7 @@ class FhirIntegrityTest {
         kept.length - 16))).isNotEqualTo(-1);
     node.start();
     try {
-      FhirHttp fhir = new FhirHttp(node.url(), new ApiClient(node.url(), node.adminKey()).token());
+      FhirHttp fhir = new FhirHttp(node.url(), node.serviceToken());
       assertThat(fhir.get("/Patient/" + patient).statusCode()).isEqualTo(410);
       assertThat(fhir.get("/Observation/" + observation).statusCode()).isEqualTo(410);
       assertThat(fhir.get("/Patient/" + keep).statusCode()).isEqualTo(200);

@@ -40,10 +40,15 @@ final class NodeProcess implements AutoCloseable {
 
   /** Creates a one-organization network in {@code dir}. */
   static NodeProcess init(Path dir) throws IOException {
+    return init(dir, List.of());
+  }
+
+  /** Creates a network of org1 (with this node) and member organizations in {@code dir}. */
+  static NodeProcess init(Path dir, List<NetworkInit.Member> members) throws IOException {
     int http = freePort();
     int raft = freePort();
     NetworkInit.init(dir, new NetworkInit.Options("careledger-test", "org1", "Test Hospital",
-        "admin", "node1", "127.0.0.1:" + raft, "127.0.0.1:" + http), null,
+        "admin", "node1", "127.0.0.1:" + raft, "127.0.0.1:" + http, members), null,
         System.currentTimeMillis());
     return new NodeProcess(dir, http);
   }
@@ -54,6 +59,30 @@ final class NodeProcess implements AutoCloseable {
 
   Ed25519.KeyPair adminKey() throws IOException {
     return KeyFile.read(dir.resolve("keys/admin.key"), null);
+  }
+
+  /**
+   * The key of "records-service", a service identity of the node's organization that the
+   * treating-relationship rule lets read and write its records (admins write but do not read
+   * PHI); registered by the admin on first use.
+   */
+  Ed25519.KeyPair serviceKey() throws Exception {
+    Path f = dir.resolve("keys/service.key");
+    if (Files.exists(f)) {
+      return KeyFile.read(f, null);
+    }
+    Ed25519.KeyPair k = Ed25519.KeyPair.generate();
+    new org.careledger.client.ApiClient(url(), adminKey()).submit(TxFixture.signedBy(adminKey())
+        .chain("careledger-test").command(new org.careledger.core.contract.Command.Register(
+            "records-service", org.careledger.core.contract.Role.SERVICE, k.publicKey(), null))
+        .bytes());
+    KeyFile.write(f, k, null);
+    return k;
+  }
+
+  /** A bearer token of {@link #serviceKey()}. */
+  String serviceToken() throws Exception {
+    return new org.careledger.client.ApiClient(url(), serviceKey()).token();
   }
 
   static String classpath() {

@@ -132,6 +132,30 @@ public final class ApiClient {
         .build()));
   }
 
+  /**
+   * POST of a body (JSON, or a signed transaction) with the bearer token and extra headers
+   * given as name, value pairs (e.g. X-Purpose-Of-Use).
+   */
+  public JsonNode post(String path, byte[] body, String... headers) throws ApiException {
+    String t = token();
+    return withFailover(base -> {
+      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+          .header("Authorization", "Bearer " + t).header("Content-Type", "application/json")
+          .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+      for (int i = 0; i + 1 < headers.length; i += 2) {
+        b.header(headers[i], headers[i + 1]);
+      }
+      return send(b.build());
+    });
+  }
+
+  /** POST without authentication (redeeming an enrollment code). */
+  public JsonNode postPublic(String path, byte[] body) throws ApiException {
+    return withFailover(base -> send(HttpRequest.newBuilder(URI.create(base + path))
+        .header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build()));
+  }
+
   /** The underlying HTTP client, for callers that pipeline many requests. */
   public HttpClient http() {
     return http;

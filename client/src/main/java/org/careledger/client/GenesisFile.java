@@ -28,7 +28,9 @@ public record GenesisFile(String chain, Command.Genesis command) {
   public List<byte[]> nodeKeys() {
     List<byte[]> keys = new ArrayList<>();
     for (Command.OrgSpec o : command.organizations()) {
-      keys.add(o.nodeKey());
+      if (o.nodeKey() != null) {
+        keys.add(o.nodeKey());
+      }
     }
     return keys;
   }

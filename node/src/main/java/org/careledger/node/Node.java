@@ -9,6 +9,7 @@ import org.careledger.client.GenesisFile;
 import org.careledger.client.keys.KeyFile;
 import org.careledger.core.contract.Command;
 import org.careledger.core.crypto.Ed25519;
+import org.careledger.node.access.Gatekeeper;
 import org.careledger.node.auth.TokenService;
 import org.careledger.node.http.ApiHandler;
 import org.careledger.node.ordering.Batcher;
@@ -48,6 +49,7 @@ public final class Node implements AutoCloseable {
   private Batcher batcher;
   private Server http;
   private RecordStore records;
+  private Gatekeeper gatekeeper;
 
   private Node(NodeConfig config) {
     this.config = config;
@@ -71,9 +73,10 @@ public final class Node implements AutoCloseable {
     GenesisFile genesis = GenesisFile.parse(genesisBytes);
     Ed25519.KeyPair nodeKey = KeyFile.read(config.nodeKeyFile(), passphraseOrNull);
     List<RaftOrdering.Peer> peers = genesis.command().organizations().stream()
+        .filter(o -> o.nodeId() != null)
         .map(o -> new RaftOrdering.Peer(o.nodeId(), o.nodeAddress())).toList();
     Command.OrgSpec mine = genesis.command().organizations().stream()
-        .filter(o -> o.nodeId().equals(config.nodeId())).findFirst()
+        .filter(o -> config.nodeId().equals(o.nodeId())).findFirst()
         .orElseThrow(() -> new IOException("node " + config.nodeId() + " is not in the genesis"));
     if (!Ed25519.keyId(mine.nodeKey()).equals(nodeKey.keyId())) {
       throw new IOException("the node key does not match the genesis entry of " + name);
@@ -110,9 +113,16 @@ public final class Node implements AutoCloseable {
         RecordStore::integrityFailures);
     ServletContextHandler fhir = new ServletContextHandler("/fhir");
     fhir.setAllowNullPathInContext(true);
+    if (!config.auditReads()) {
+      LOG.warn("{}: AUDIT OFF: audit-reads is false in node.json; reads are not recorded on the"
+          + " ledger. This setting exists only to measure what auditing costs.", name);
+    }
+    gatekeeper = new Gatekeeper(ledger, records, mine.id(), config.treatingRoles(),
+        config.auditReads());
+    api.attach(records, gatekeeper);
     fhir.addServlet(new ServletHolder(new FhirServlet(name, records,
-        new AccessPolicy(tokens, ledger, mine.id()), new FullValidator(config.validateOnWrite()))),
-        "/*");
+        new AccessPolicy(tokens, ledger, gatekeeper),
+        new FullValidator(config.validateOnWrite()))), "/*");
     fhir.addFilter(new FilterHolder(new BodyLimitFilter()), "/*",
         EnumSet.of(DispatcherType.REQUEST));
     http.setHandler(new ContextHandlerCollection(fhir, new ContextHandler(api, "/")));

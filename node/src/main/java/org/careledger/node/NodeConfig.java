@@ -18,11 +18,21 @@ import org.careledger.core.json.CanonicalJson;
  * {@code validate-on-write} (full FHIR validation of every write, default false: writes get
  * the strict ingest checks, and {@code $validate} runs the full validator on request),
  * {@code public-url} (the URL clients use when it is not the HTTP address, e.g. behind a
- * proxy; sign-in assertions must name its token endpoint).
+ * proxy; sign-in assertions must name its token endpoint), {@code treating-roles} (the roles
+ * of this organization's identities that the treating-relationship rule lets read what the
+ * organization holds, default practitioner and service; an empty list turns the rule off),
+ * {@code audit-reads} (default true; false skips the access events and exists only to measure
+ * what they cost: a node so configured says so at start and in its status).
  */
 public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
     int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite,
-    String publicUrlOrNull) {
+    String publicUrlOrNull, java.util.Set<org.careledger.core.contract.Role> treatingRoles,
+    boolean auditReads) {
+
+  /** The roles the treating-relationship rule covers unless node.json says otherwise. */
+  public static final java.util.Set<org.careledger.core.contract.Role> DEFAULT_TREATING_ROLES =
+      java.util.Set.of(org.careledger.core.contract.Role.PRACTITIONER,
+          org.careledger.core.contract.Role.SERVICE);
 
   public NodeConfig {
     if (httpPort < 0 || httpPort > 65535) {
@@ -75,7 +85,28 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
     return new NodeConfig(dataDir, n.path("node-id").asText(), hp.host(), hp.port(),
         n.path("max-batch").asInt(4000), n.path("queue-size").asInt(50_000),
         n.path("ledger-sync").asBoolean(false), n.path("validate-on-write").asBoolean(false),
-        n.hasNonNull("public-url") ? n.get("public-url").asText() : null);
+        n.hasNonNull("public-url") ? n.get("public-url").asText() : null,
+        treatingRoles(n.get("treating-roles")), n.path("audit-reads").asBoolean(true));
+  }
+
+  private static java.util.Set<org.careledger.core.contract.Role> treatingRoles(JsonNode n) {
+    if (n == null) {
+      return DEFAULT_TREATING_ROLES;
+    }
+    if (!n.isArray()) {
+      throw new IllegalArgumentException("treating-roles must be a list of role names");
+    }
+    java.util.Set<org.careledger.core.contract.Role> out = new java.util.HashSet<>();
+    for (JsonNode r : n) {
+      org.careledger.core.contract.Role role =
+          org.careledger.core.contract.Role.fromWire(r.asText());
+      if (role == org.careledger.core.contract.Role.PATIENT
+          || role == org.careledger.core.contract.Role.NODE) {
+        throw new IllegalArgumentException("treating-roles may not include " + r.asText());
+      }
+      out.add(role);
+    }
+    return java.util.Set.copyOf(out);
   }
 
   public static void write(Path dataDir, String nodeId, String http) throws IOException {
@@ -113,7 +144,8 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
   public String toString() {
     return "node-id=" + nodeId + " data=" + dataDir + " http=" + httpHost + ":" + httpPort
         + " max-batch=" + maxBatch + " queue-size=" + queueSize + " ledger-sync=" + ledgerSync
-        + " validate-on-write=" + validateOnWrite
+        + " validate-on-write=" + validateOnWrite + " treating-roles=" + treatingRoles
+        + " audit-reads=" + auditReads
         + (publicUrlOrNull == null ? "" : " public-url=" + publicUrlOrNull);
   }
 }

@@ -45,10 +45,70 @@ public sealed interface Command {
   record EraseRecords(String requestedBy, String legalBasis, List<String> records)
       implements Records {}
 
+  /**
+   * Commands of the {@code patients} contract: a custodian's node offers an enrollment for one
+   * of its patients (a code given to the patient out of band, on the ledger only as a hash);
+   * the patient redeems it with their own key; the patient asks for erasure.
+   */
+  sealed interface Patients extends Command {}
+
+  /**
+   * An enrollment offer for the patient with pseudonym {@code patient} at the signer's
+   * organization, made by {@code offeredBy}; when {@code recoverOrNull} names a patient
+   * identity, redeeming it replaces that identity's (lost) key.
+   */
+  record OfferEnrollment(byte[] codeHash, String patient, long expires, String offeredBy,
+      String recoverOrNull) implements Patients {}
+
+  /**
+   * Redeems an enrollment code. Signed by {@code publicKey}: a new identity {@code id}, a key
+   * replacing a lost one (recovery offers), or an existing patient linking another
+   * organization's records (then {@code publicKey} is that patient's registered key).
+   */
+  record Enroll(String code, String id, byte[] publicKey) implements Patients {}
+
+  /** A patient asks an organization to erase all their records there. */
+  record RequestErasure(String org, String legalBasis) implements Patients {}
+
+  /**
+   * Commands of the {@code consent} contract, signed by the patient's own key only. Each grant
+   * is its own state entry, so concurrent grants never conflict.
+   */
+  sealed interface Consent extends Command {}
+
+  /**
+   * A grant: {@code grantee} is {@code identity:<id>}, {@code org:<org>} or
+   * {@code role:<role>@<org>}; the scope is resource types ({@code *} for all) and/or record
+   * pseudonyms; purposes are FHIR v3 PurposeOfUse codes; [start, end] in ms; records carrying
+   * any of the {@code exclude} codes (security label, category or code) are not covered.
+   */
+  record Grant(String id, String grantee, List<String> types, List<String> records,
+      List<String> purposes, long start, long end, List<String> exclude) implements Consent {}
+
+  /** Revokes one of the signer's grants. */
+  record RevokeGrant(String id) implements Consent {}
+
+  /**
+   * Commands of the {@code access} contract, issued by the node that decided: who asked for
+   * what, for which purpose, and what was decided on which basis. Refusals are recorded too.
+   */
+  sealed interface Access extends Command {}
+
+  /** One decision about one patient's records (patient may be empty when none is known). */
+  record AccessEvent(String patient, String custodian, List<String> records,
+      List<String> types, String decision, String basis, boolean breakGlass) {}
+
+  /** The events of one request by {@code accessor} (an identity id, or "anonymous"). */
+  record LogAccess(String accessor, String accessorOrg, String action, String purpose,
+      String reason, List<AccessEvent> events) implements Access {}
+
   /** The first transaction of every chain. */
   record Genesis(List<OrgSpec> organizations) implements Command {}
 
-  /** An organization named in the genesis, with its first admin and its node. */
+  /**
+   * An organization named in the genesis, with its first admin and its node; an organization
+   * without a node of its own (node fields null) uses other members' nodes.
+   */
   record OrgSpec(String id, String name, String adminId, byte[] adminKey, String nodeId,
       byte[] nodeKey, String nodeAddress) {}
 }

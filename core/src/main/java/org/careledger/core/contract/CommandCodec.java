@@ -19,6 +19,23 @@ public final class CommandCodec {
   public static final String NOTARY = "notary";
   public static final String GENESIS = "genesis";
   public static final String RECORDS = "records";
+  public static final String PATIENTS = "patients";
+  public static final String CONSENT = "consent";
+  public static final String ACCESS = "access";
+  /** The FHIR v3 PurposeOfUse codes a grant or an access may name. */
+  public static final Set<String> PURPOSES =
+      Set.of("TREAT", "ETREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT", "PUBHLTH");
+  /** What an access event says was asked for. */
+  public static final Set<String> ACTIONS = Set.of("read", "vread", "search", "history",
+      "everything", "proof", "export", "share", "events");
+  /** An enrollment code: six groups of four base32 letters, 120 random bits. */
+  public static final Pattern ENROLLMENT_CODE = Pattern.compile("[A-Z2-7]{4}(-[A-Z2-7]{4}){5}");
+  private static final Pattern GRANTEE =
+      Pattern.compile("(identity|org):[a-z0-9][a-z0-9._-]{0,63}"
+          + "|role:[a-z]{1,32}@[a-z0-9][a-z0-9._-]{0,63}");
+  private static final Pattern EXCLUDE_CODE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  private static final int MAX_SCOPE = 100;
+  private static final int MAX_EVENTS = 1000;
   /** Most record versions one commit may anchor. */
   public static final int MAX_RECORDS_PER_TX = 5000;
 
@@ -85,6 +102,78 @@ public final class CommandCodec {
             fields(cmd, Set.of("type", "requestedBy", "legalBasis", "records"), Set.of());
             yield new Command.EraseRecords(id(cmd, "requestedBy"), label(cmd, "legalBasis"),
                 pseudonyms(cmd.get("records")));
+          }
+          default -> throw unknownCommand(contract, t);
+        };
+        case PATIENTS -> switch (t) {
+          case "offer" -> {
+            fields(cmd, Set.of("type", "codeHash", "patient", "expires", "offeredBy"),
+                Set.of("recover"));
+            yield new Command.OfferEnrollment(Codec.unhex(text(cmd, "codeHash",
+                Pattern.compile("[0-9a-f]{64}")), 32, "codeHash"), pseudonym(cmd.get("patient")),
+                positive(cmd, "expires"), id(cmd, "offeredBy"),
+                cmd.has("recover") ? id(cmd, "recover") : null);
+          }
+          case "enroll" -> {
+            fields(cmd, Set.of("type", "code", "id", "publicKey"), Set.of());
+            yield new Command.Enroll(text(cmd, "code", ENROLLMENT_CODE), id(cmd, "id"),
+                publicKey(cmd, "publicKey"));
+          }
+          case "request-erasure" -> {
+            fields(cmd, Set.of("type", "org", "legalBasis"), Set.of());
+            yield new Command.RequestErasure(id(cmd, "org"), label(cmd, "legalBasis"));
+          }
+          default -> throw unknownCommand(contract, t);
+        };
+        case CONSENT -> switch (t) {
+          case "grant" -> {
+            fields(cmd, Set.of("type", "id", "grantee", "purposes", "start", "end"),
+                Set.of("types", "records", "exclude"));
+            List<String> types = cmd.has("types") ? strings(cmd.get("types"), "types",
+                Pattern.compile("\\*|[A-Z][A-Za-z]{1,63}"), 0, MAX_SCOPE) : List.of();
+            List<String> records = cmd.has("records") ? strings(cmd.get("records"), "records",
+                PSEUDONYM, 0, MAX_SCOPE) : List.of();
+            if (types.isEmpty() && records.isEmpty()) {
+              throw new IllegalArgumentException("a grant's scope needs types or records");
+            }
+            List<String> purposes = strings(cmd.get("purposes"), "purposes",
+                Pattern.compile("[A-Z]{2,16}"), 1, PURPOSES.size());
+            for (String p : purposes) {
+              if (!PURPOSES.contains(p)) {
+                throw new IllegalArgumentException("unknown purpose of use '" + p
+                    + "'; expected one of " + new java.util.TreeSet<>(PURPOSES));
+              }
+            }
+            long start = positive(cmd, "start");
+            long end = positive(cmd, "end");
+            if (end <= start) {
+              throw new IllegalArgumentException("a grant's end must be after its start");
+            }
+            yield new Command.Grant(pseudonym(cmd.get("id")), text(cmd, "grantee", GRANTEE),
+                types, records, purposes, start, end, cmd.has("exclude")
+                    ? strings(cmd.get("exclude"), "exclude", EXCLUDE_CODE, 0, MAX_SCOPE)
+                    : List.of());
+          }
+          case "revoke" -> {
+            fields(cmd, Set.of("type", "id"), Set.of());
+            yield new Command.RevokeGrant(pseudonym(cmd.get("id")));
+          }
+          default -> throw unknownCommand(contract, t);
+        };
+        case ACCESS -> switch (t) {
+          case "log" -> {
+            fields(cmd, Set.of("type", "accessor", "accessorOrg", "action", "purpose", "reason",
+                "events"), Set.of());
+            String action = text(cmd, "action", Pattern.compile("[a-z]{1,16}"));
+            if (!ACTIONS.contains(action)) {
+              throw new IllegalArgumentException("unknown action '" + action + "'");
+            }
+            String purpose = text(cmd, "purpose", Pattern.compile("[A-Z]{0,16}"));
+            if (!purpose.isEmpty() && !PURPOSES.contains(purpose)) {
+              throw new IllegalArgumentException("unknown purpose of use '" + purpose + "'");
+            }
+            yield new Command.LogAccess(id(cmd, "accessor"), optionalId(cmd, "accessorOrg"),
+                action, purpose, label(cmd, "reason"), events(cmd.get("events")));
           }
           default -> throw unknownCommand(contract, t);
         };
@@ -156,6 +245,60 @@ public final class CommandCodec {
         ArrayNode rs = o.putArray("records");
         e.records().forEach(rs::add);
       }
+      case Command.OfferEnrollment e -> {
+        o.put("type", "offer");
+        o.put("codeHash", Codec.hex(e.codeHash()));
+        o.put("patient", e.patient());
+        o.put("expires", e.expires());
+        o.put("offeredBy", e.offeredBy());
+        if (e.recoverOrNull() != null) {
+          o.put("recover", e.recoverOrNull());
+        }
+      }
+      case Command.Enroll e -> {
+        o.put("type", "enroll");
+        o.put("code", e.code());
+        o.put("id", e.id());
+        o.put("publicKey", Codec.b64(e.publicKey()));
+      }
+      case Command.RequestErasure e -> {
+        o.put("type", "request-erasure");
+        o.put("org", e.org());
+        o.put("legalBasis", e.legalBasis());
+      }
+      case Command.Grant g -> {
+        o.put("type", "grant");
+        o.put("id", g.id());
+        o.put("grantee", g.grantee());
+        if (!g.types().isEmpty()) {
+          g.types().forEach(o.putArray("types")::add);
+        }
+        if (!g.records().isEmpty()) {
+          g.records().forEach(o.putArray("records")::add);
+        }
+        g.purposes().forEach(o.putArray("purposes")::add);
+        o.put("start", g.start());
+        o.put("end", g.end());
+        if (!g.exclude().isEmpty()) {
+          g.exclude().forEach(o.putArray("exclude")::add);
+        }
+      }
+      case Command.RevokeGrant r -> {
+        o.put("type", "revoke");
+        o.put("id", r.id());
+      }
+      case Command.LogAccess l -> {
+        o.put("type", "log");
+        o.put("accessor", l.accessor());
+        o.put("accessorOrg", l.accessorOrg());
+        o.put("action", l.action());
+        o.put("purpose", l.purpose());
+        o.put("reason", l.reason());
+        ArrayNode es = o.putArray("events");
+        for (Command.AccessEvent e : l.events()) {
+          es.add(encodeEvent(e));
+        }
+      }
       case Command.Genesis g -> {
         o.put("type", "genesis");
         ArrayNode orgs = o.putArray("organizations");
@@ -166,10 +309,12 @@ public final class CommandCodec {
           ObjectNode admin = so.putObject("admin");
           admin.put("id", s.adminId());
           admin.put("publicKey", Codec.b64(s.adminKey()));
-          ObjectNode node = so.putObject("node");
-          node.put("id", s.nodeId());
-          node.put("publicKey", Codec.b64(s.nodeKey()));
-          node.put("address", s.nodeAddress());
+          if (s.nodeId() != null) {
+            ObjectNode node = so.putObject("node");
+            node.put("id", s.nodeId());
+            node.put("publicKey", Codec.b64(s.nodeKey()));
+            node.put("address", s.nodeAddress());
+          }
         }
       }
     }
@@ -182,6 +327,9 @@ public final class CommandCodec {
       case Command.Membership m -> MEMBERSHIP;
       case Command.Notary n -> NOTARY;
       case Command.Records r -> RECORDS;
+      case Command.Patients p -> PATIENTS;
+      case Command.Consent k -> CONSENT;
+      case Command.Access a -> ACCESS;
       case Command.Genesis g -> GENESIS;
     };
   }
@@ -192,14 +340,20 @@ public final class CommandCodec {
     }
     List<Command.OrgSpec> specs = new ArrayList<>();
     for (JsonNode o : orgs) {
-      fields(o, Set.of("id", "name", "admin", "node"), Set.of());
+      fields(o, Set.of("id", "name", "admin"), Set.of("node"));
       JsonNode admin = o.get("admin");
-      JsonNode node = o.get("node");
       fields(admin, Set.of("id", "publicKey"), Set.of());
-      fields(node, Set.of("id", "publicKey", "address"), Set.of());
+      JsonNode node = o.get("node");
+      if (node != null) {
+        fields(node, Set.of("id", "publicKey", "address"), Set.of());
+      }
       specs.add(new Command.OrgSpec(id(o, "id"), label(o, "name"), id(admin, "id"),
-          publicKey(admin, "publicKey"), id(node, "id"), publicKey(node, "publicKey"),
-          label(node, "address")));
+          publicKey(admin, "publicKey"), node == null ? null : id(node, "id"),
+          node == null ? null : publicKey(node, "publicKey"),
+          node == null ? null : label(node, "address")));
+    }
+    if (specs.get(0).nodeId() == null) {
+      throw new IllegalArgumentException("the first organization must run a node");
     }
     return new Command.Genesis(List.copyOf(specs));
   }
@@ -230,6 +384,76 @@ public final class CommandCodec {
           deleted.booleanValue()));
     }
     return List.copyOf(out);
+  }
+
+  /** The JSON form of one access event (also what the access contract stores). */
+  public static ObjectNode encodeEvent(Command.AccessEvent e) {
+    ObjectNode eo = CanonicalJson.object();
+    eo.put("patient", e.patient());
+    eo.put("custodian", e.custodian());
+    e.records().forEach(eo.putArray("records")::add);
+    e.types().forEach(eo.putArray("types")::add);
+    eo.put("decision", e.decision());
+    eo.put("basis", e.basis());
+    eo.put("breakGlass", e.breakGlass());
+    return eo;
+  }
+
+  private static List<Command.AccessEvent> events(JsonNode arr) {
+    if (arr == null || !arr.isArray() || arr.isEmpty() || arr.size() > MAX_EVENTS) {
+      throw new IllegalArgumentException("events must be an array of 1 to " + MAX_EVENTS);
+    }
+    List<Command.AccessEvent> out = new ArrayList<>(arr.size());
+    for (JsonNode e : arr) {
+      fields(e, Set.of("patient", "custodian", "records", "types", "decision", "basis",
+          "breakGlass"), Set.of());
+      String patient = text(e, "patient", Pattern.compile("([0-9a-f]{32})?"));
+      String decision = text(e, "decision", Pattern.compile("allow|deny"));
+      if (!e.get("breakGlass").isBoolean()) {
+        throw new IllegalArgumentException("breakGlass must be a boolean");
+      }
+      out.add(new Command.AccessEvent(patient, optionalId(e, "custodian"),
+          strings(e.get("records"), "records", PSEUDONYM, 0, MAX_RECORDS_PER_TX),
+          strings(e.get("types"), "types", RESOURCE_TYPE, 0, MAX_SCOPE), decision,
+          text(e, "basis", Pattern.compile("[a-z-]{1,32}(:[0-9a-f]{32})?")),
+          e.get("breakGlass").booleanValue()));
+    }
+    return List.copyOf(out);
+  }
+
+  private static List<String> strings(JsonNode arr, String f, Pattern p, int min, int max) {
+    if (arr == null || !arr.isArray() || arr.size() < min || arr.size() > max) {
+      throw new IllegalArgumentException(f + " must be an array of " + min + " to " + max
+          + " strings");
+    }
+    List<String> out = new ArrayList<>(arr.size());
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (JsonNode v : arr) {
+      if (!v.isTextual() || !p.matcher(v.textValue()).matches()) {
+        throw new IllegalArgumentException(f + " entries must match " + p);
+      }
+      if (!seen.add(v.textValue())) {
+        throw new IllegalArgumentException(f + " lists '" + v.textValue() + "' twice");
+      }
+      out.add(v.textValue());
+    }
+    return List.copyOf(out);
+  }
+
+  private static long positive(JsonNode n, String f) {
+    JsonNode v = n.get(f);
+    if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() <= 0) {
+      throw new IllegalArgumentException(f + " must be a positive integer");
+    }
+    return v.longValue();
+  }
+
+  private static String optionalId(JsonNode n, String f) {
+    JsonNode v = n.get(f);
+    if (v.isTextual() && v.textValue().isEmpty()) {
+      return "";
+    }
+    return id(n, f);
   }
 
   private static List<String> pseudonyms(JsonNode arr) {

@@ -94,6 +94,10 @@ public final class Ledger {
     }
     Membership.KeyRecord key = Membership.key(state, tx.signer());
     if (key == null) {
+      Checked enrolling = selfSignedEnrollment(tx, state);
+      if (enrolling != null) {
+        return enrolling;
+      }
       return refuse(tx, Refusal.Reason.UNKNOWN_SIGNER, "no key " + tx.signer() + " is registered");
     }
     if (!signatures.verify(tx, key.publicKey())) {
@@ -126,10 +130,44 @@ public final class Ledger {
     return new Checked.Ok(tx, signer, command);
   }
 
+  /**
+   * A patient's first enrollment is signed by a key not yet registered: the one the command
+   * registers. Everything else about it is checked as for any transaction.
+   */
+  private Checked selfSignedEnrollment(Transaction tx, StateView state) {
+    if (!CommandCodec.PATIENTS.equals(tx.contract())
+        || !"enroll".equals(tx.command().path("type").asText())) {
+      return null;
+    }
+    Command command;
+    try {
+      command = CommandCodec.decode(tx.contract(), tx.command());
+    } catch (CommandCodec.CommandException e) {
+      return new Checked.Refused(tx, e.refusal());
+    }
+    Command.Enroll e = (Command.Enroll) command;
+    if (!Ed25519.keyId(e.publicKey()).equals(tx.signer())) {
+      return null;
+    }
+    if (!signatures.verify(tx, e.publicKey())) {
+      return refuse(tx, Refusal.Reason.BAD_SIGNATURE,
+          "signature does not verify with the key being enrolled");
+    }
+    if (state.getOrNull(Membership.nonceKey(tx.signer(), tx.nonce())) != null) {
+      return refuse(tx, Refusal.Reason.DUPLICATE,
+          "nonce " + tx.nonce() + " was already used by key " + tx.signer());
+    }
+    return new Checked.Ok(tx, new Membership.Identity(e.id(), "", Role.PATIENT, tx.signer(),
+        "enrolling", null, null), command);
+  }
+
   static boolean mayIssue(Role role, Command command) {
     if (role == Role.NODE) {
-      // a node attests what its organization's vault holds; it issues nothing else
-      return command instanceof Command.Records;
+      // a node attests what its organization's vault holds, offers enrollments for its
+      // patients and records its gatekeeper's decisions; it issues nothing else, and never
+      // anything a patient must sign
+      return command instanceof Command.Records || command instanceof Command.OfferEnrollment
+          || command instanceof Command.LogAccess;
     }
     return switch (command) {
       case Command.Register r -> role == Role.ADMIN;
@@ -137,6 +175,11 @@ public final class Ledger {
       case Command.Revoke r -> true;
       case Command.Anchor a -> role != Role.PATIENT && role != Role.AUDITOR;
       case Command.Records r -> false;
+      case Command.OfferEnrollment o -> false;
+      case Command.Enroll e -> role == Role.PATIENT;
+      case Command.RequestErasure e -> role == Role.PATIENT;
+      case Command.Consent c -> role == Role.PATIENT;
+      case Command.Access a -> false;
       case Command.Genesis g -> false;
     };
   }
@@ -211,6 +254,12 @@ public final class Ledger {
       }
       case Command.CommitRecords c -> Records.commit(c, signer, ok.tx(), state, time);
       case Command.EraseRecords e -> Records.erase(e, signer, ok.tx(), state, time);
+      case Command.OfferEnrollment o -> Patients.offer(o, signer, ok.tx(), state, time);
+      case Command.Enroll e -> Patients.enroll(e, signer, ok.tx(), state, time);
+      case Command.RequestErasure r -> Patients.requestErasure(r, signer, ok.tx(), state, time);
+      case Command.Grant g -> Consents.grant(g, signer, ok.tx(), state, time);
+      case Command.RevokeGrant r -> Consents.revoke(r, signer, ok.tx(), state, time);
+      case Command.LogAccess l -> AccessLog.log(l, signer, ok.tx(), state, time);
       case Command.Genesis g -> Refusal.of(Refusal.Reason.UNKNOWN_CONTRACT,
           "the genesis contract runs only in block 0");
     };
@@ -338,7 +387,9 @@ public final class Ledger {
       }
       Membership.put(s, new Membership.Organization(o.id(), o.name()));
       putIdentity(s, o.adminId(), o.id(), Role.ADMIN, o.adminKey(), null);
-      putIdentity(s, o.nodeId(), o.id(), Role.NODE, o.nodeKey(), o.nodeAddress());
+      if (o.nodeId() != null) {
+        putIdentity(s, o.nodeId(), o.id(), Role.NODE, o.nodeKey(), o.nodeAddress());
+      }
     }
     s.put(Membership.nonceKey(tx.signer(), tx.nonce()),
         tx.idHex().getBytes(StandardCharsets.UTF_8));

@@ -116,6 +116,11 @@ public final class Records {
       erasure.put("tx", tx.idHex());
       state.put(recordKey(id), CanonicalJson.canonicalize(r));
     }
+    Membership.Identity requester = Membership.identity(state, c.requestedBy());
+    if (requester != null && requester.role() == org.careledger.core.contract.Role.PATIENT) {
+      // erasure the patient asked for completes in their own event list
+      Patients.event(state, requester.id(), "erased", signer.org(), tx, time);
+    }
     return null;
   }
 

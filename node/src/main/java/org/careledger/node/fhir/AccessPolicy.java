@@ -3,53 +3,106 @@ package org.careledger.node.fhir;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.AuthenticationException;
 import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
-import org.careledger.core.contract.Role;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import java.util.List;
 import org.careledger.node.LedgerService;
+import org.careledger.node.access.Gatekeeper;
 import org.careledger.node.auth.TokenService;
 
 /**
- * The one place that decides who may do what on {@code /fhir}. Until patient consent exists,
- * the rule is: every call needs a bearer token (the ledger-core tokens), only identities of the
- * custodian organization (this node's) may read or write, and only its admins may erase.
+ * {@code /fhir}'s side of the {@link Gatekeeper}: who is calling (bearer token, purpose of use
+ * from {@code X-Purpose-Of-Use}, break-glass reason from {@code X-Break-Glass-Reason}), and the
+ * HTTP answer to a refusal: 401 without a valid token, 403 otherwise, both after the refusal
+ * is on the ledger. Writes need an admin, practitioner or service identity of the custodian
+ * organization, and erasure an admin.
  */
 public final class AccessPolicy {
-  /** What a request wants to do. */
-  public enum Action { READ, WRITE, ERASE }
+  /** What a request wants to do, for the checks that are not per record. */
+  public enum Action { WRITE, ERASE, AUTHENTICATED }
+
+  public static final String PURPOSE_HEADER = "X-Purpose-Of-Use";
+  public static final String BREAK_GLASS_HEADER = "X-Break-Glass-Reason";
 
   private final TokenService tokens;
   private final LedgerService ledger;
-  private final String custodianOrg;
+  private final Gatekeeper gate;
 
-  public AccessPolicy(TokenService tokens, LedgerService ledger, String custodianOrg) {
+  public AccessPolicy(TokenService tokens, LedgerService ledger, Gatekeeper gate) {
     this.tokens = tokens;
     this.ledger = ledger;
-    this.custodianOrg = custodianOrg;
+    this.gate = gate;
   }
 
-  /** The caller's session if the action is allowed; otherwise throws 401 or 403. */
-  public TokenService.Session require(RequestDetails request, Action action) {
+  public Gatekeeper gate() {
+    return gate;
+  }
+
+  /** The session of a valid bearer token, or null. */
+  public TokenService.Session sessionOrNull(RequestDetails request) {
     String h = request.getHeader("Authorization");
     if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      throw new AuthenticationException(
-          "send 'Authorization: Bearer <token>' from /api/v1/auth/token");
+      return null;
     }
-    TokenService.Session s = tokens.authenticate(h.substring(7).trim(), ledger.store().state(),
+    return tokens.authenticate(h.substring(7).trim(), ledger.store().state(),
         System.currentTimeMillis());
+  }
+
+  /** The caller of a PHI-releasing request; an unknown purpose is a 400. */
+  public Gatekeeper.Caller caller(RequestDetails request) {
+    try {
+      return Gatekeeper.caller(sessionOrNull(request), request.getHeader(PURPOSE_HEADER),
+          request.getHeader(BREAK_GLASS_HEADER));
+    } catch (IllegalArgumentException e) {
+      throw new InvalidRequestException(e.getMessage());
+    }
+  }
+
+  /** Checks a request that releases no PHI; throws 401 or 403. */
+  public TokenService.Session require(RequestDetails request, Action action) {
+    TokenService.Session s = sessionOrNull(request);
     if (s == null) {
-      throw new AuthenticationException("the bearer token is unknown, expired or revoked");
+      throw new AuthenticationException(request.getHeader("Authorization") == null
+          ? "send 'Authorization: Bearer <token>' from /api/v1/auth/token"
+          : "the bearer token is unknown, expired or revoked");
     }
-    if (!custodianOrg.equals(s.org())) {
-      throw new ForbiddenOperationException(
-          "only identities of the custodian organization may use this node's records");
+    if (action == Action.WRITE && !Gatekeeper.mayWrite(s, gate.org())) {
+      throw new ForbiddenOperationException("only an admin, practitioner or service of the"
+          + " custodian organization may write this node's records");
     }
-    if (action == Action.ERASE && s.role() != Role.ADMIN) {
+    if (action == Action.ERASE && !Gatekeeper.mayErase(s, gate.org())) {
       throw new ForbiddenOperationException("only an admin of the custodian organization may"
-          + " erase records");
+          + " erase records (a patient erases through /api/v1/patients/me/erasure)");
     }
     return s;
   }
 
-  public String custodianOrg() {
-    return custodianOrg;
+  /**
+   * Decides, records and waits for one record (null: unknown or erased, recorded as an
+   * attempt that matched nothing); throws 401/403 after recording a refusal.
+   */
+  public void release(Gatekeeper.Caller c, String action, Gatekeeper.Target targetOrNull) {
+    releaseAll(c, action, targetOrNull == null ? List.of() : List.of(targetOrNull), true);
+  }
+
+  /** Decides, records and waits for many records; returns those that may be released. */
+  public List<Gatekeeper.Target> releaseAll(Gatekeeper.Caller c, String action,
+      List<Gatekeeper.Target> targets, boolean allOrNothing) {
+    try {
+      List<Gatekeeper.Target> allowed = gate.admit(c, action, targets, allOrNothing).allowed();
+      if (c.sessionOrNull() == null) {
+        throw new AuthenticationException(
+            "send 'Authorization: Bearer <token>' from /api/v1/auth/token");
+      }
+      return allowed;
+    } catch (Gatekeeper.Refused e) {
+      if (c.sessionOrNull() == null) {
+        throw new AuthenticationException(
+            "send 'Authorization: Bearer <token>' from /api/v1/auth/token");
+      }
+      throw new ForbiddenOperationException(e.getMessage() + " (recorded in transaction "
+          + e.txId() + ")");
+    } catch (RecordStore.StoreException e) {
+      throw Outcomes.map(e);
+    }
   }
 }

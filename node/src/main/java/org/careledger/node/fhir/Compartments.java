@@ -59,6 +59,40 @@ final class Compartments {
     return null;
   }
 
+  /**
+   * The codes a consent exclusion can name: security labels, and the codes of the resource's
+   * {@code category} and {@code code} elements (e.g. v3 ActCode PSY, or a SNOMED code).
+   */
+  static java.util.Set<String> codes(IBaseResource r) {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    if (!(r instanceof org.hl7.fhir.r4.model.Resource res)) {
+      return out;
+    }
+    for (org.hl7.fhir.r4.model.Coding c : res.getMeta().getSecurity()) {
+      if (c.hasCode()) {
+        out.add(c.getCode());
+      }
+    }
+    for (String element : new String[] {"category", "code"}) {
+      org.hl7.fhir.r4.model.Property p = res.getNamedProperty(element);
+      if (p == null) {
+        continue;
+      }
+      for (org.hl7.fhir.r4.model.Base v : p.getValues()) {
+        if (v instanceof org.hl7.fhir.r4.model.CodeableConcept cc) {
+          for (org.hl7.fhir.r4.model.Coding c : cc.getCoding()) {
+            if (c.hasCode()) {
+              out.add(c.getCode());
+            }
+          }
+        } else if (v instanceof org.hl7.fhir.r4.model.Coding c && c.hasCode()) {
+          out.add(c.getCode());
+        }
+      }
+    }
+    return out;
+  }
+
   private static String patientOf(Reference ref) {
     String s = ref.getReference();
     if (s == null) {

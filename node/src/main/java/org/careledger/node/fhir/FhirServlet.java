@@ -44,7 +44,9 @@ public final class FhirServlet extends RestfulServer {
     List<IResourceProvider> providers = new ArrayList<>();
     for (String type : FhirSetup.TYPES) {
       providers.add(type.equals("Patient") ? new PatientProvider(store, access, validator)
-          : new RecordProvider(type, store, access, validator));
+          : type.equals("AuditEvent") || type.equals("Consent")
+              ? new LedgerViewProvider(type, store, access, validator)
+              : new RecordProvider(type, store, access, validator));
     }
     setResourceProviders(providers);
     registerProvider(new SystemProvider(store, access, validator));

@@ -22,9 +22,10 @@ public final class PatientProvider extends RecordProvider {
   @Operation(name = "$everything", idempotent = true,
       bundleType = ca.uhn.fhir.model.valueset.BundleTypeEnum.SEARCHSET)
   public IBundleProvider everything(@IdParam IIdType id, RequestDetails request) {
-    access.require(request, AccessPolicy.Action.READ);
+    org.careledger.node.access.Gatekeeper.Caller caller = access.caller(request);
     RecordStore.Hit self = store.hit("Patient", id.getIdPart());
     if (self == null) {
+      access.release(caller, "everything", null);
       throw Outcomes.map(new RecordStore.StoreException(
           RecordStore.StoreException.Kind.NOT_FOUND, "Patient/" + id.getIdPart()
               + " is not known"));
@@ -36,7 +37,7 @@ public final class PatientProvider extends RecordProvider {
         hits.add(h);
       }
     }
-    return new HitBundle(store, hits);
+    return new HitBundle(store, allowed(caller, "everything", hits));
   }
 
   /** Erases the patient and every record in their compartment. */

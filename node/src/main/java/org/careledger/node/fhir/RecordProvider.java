@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import org.careledger.core.crypto.Codec;
+import org.careledger.node.access.Gatekeeper;
 import org.careledger.node.auth.TokenService;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IIdType;
@@ -60,7 +61,8 @@ public class RecordProvider implements IResourceProvider {
 
   @Read(version = true)
   public IBaseResource read(@IdParam IIdType id, RequestDetails request) {
-    access.require(request, AccessPolicy.Action.READ);
+    access.release(access.caller(request), id.hasVersionIdPart() ? "vread" : "read",
+        store.target(typeName, id.getIdPart()));
     try {
       return store.read(typeName, id.getIdPart(),
           id.hasVersionIdPart() ? id.getVersionIdPartAsLong() : null);
@@ -146,7 +148,7 @@ public class RecordProvider implements IResourceProvider {
 
   @History
   public List<IBaseResource> history(@IdParam IIdType id, RequestDetails request) {
-    access.require(request, AccessPolicy.Action.READ);
+    access.release(access.caller(request), "history", store.target(typeName, id.getIdPart()));
     List<IBaseResource> out = new ArrayList<>();
     try {
       for (RecordStore.Version v : store.history(typeName, id.getIdPart())) {
@@ -165,7 +167,7 @@ public class RecordProvider implements IResourceProvider {
       @OptionalParam(name = "subject") ReferenceParam subject,
       @OptionalParam(name = "_lastUpdated") DateRangeParam lastUpdated,
       RequestDetails request) {
-    access.require(request, AccessPolicy.Action.READ);
+    Gatekeeper.Caller caller = access.caller(request);
     ReferenceParam who = patient != null ? patient : subject;
     List<RecordStore.Hit> hits;
     if (who != null) {
@@ -184,12 +186,21 @@ public class RecordProvider implements IResourceProvider {
     if (who != null && lastUpdated != null) {
       throw new InvalidRequestException("combine _lastUpdated with patient in two searches");
     }
-    return new HitBundle(store, hits);
+    return new HitBundle(store, allowed(caller, "search", hits));
+  }
+
+  /** The hits the caller may see, after the decision about each is on the ledger. */
+  protected List<RecordStore.Hit> allowed(Gatekeeper.Caller caller, String action,
+      List<RecordStore.Hit> hits) {
+    java.util.Set<String> ok = new java.util.HashSet<>();
+    access.releaseAll(caller, action, store.targets(hits), false)
+        .forEach(t -> ok.add(t.rec()));
+    return hits.stream().filter(h -> ok.contains(h.rec())).toList();
   }
 
   @Validate
   public MethodOutcome validate(@ResourceParam IBaseResource resource, RequestDetails request) {
-    access.require(request, AccessPolicy.Action.READ);
+    access.require(request, AccessPolicy.Action.AUTHENTICATED);
     List<String> problems = FhirSetup.takeProblems();
     MethodOutcome mo = new MethodOutcome();
     mo.setOperationOutcome(validator.validate(resource, problems));
@@ -200,13 +211,14 @@ public class RecordProvider implements IResourceProvider {
   @Operation(name = "$proof", idempotent = true)
   public Parameters proof(@IdParam IIdType id,
       @OperationParam(name = "version") IntegerType version, RequestDetails request) {
-    access.require(request, AccessPolicy.Action.READ);
+    access.release(access.caller(request), "proof", store.target(typeName, id.getIdPart()));
     long v = version != null ? version.getValue() : store.currentVersion(typeName, id.getIdPart());
     try {
       byte[] salted = store.saltedContent(typeName, id.getIdPart(), v);
       JsonNode anchor = store.anchor(typeName, id.getIdPart(), v);
       Parameters p = new Parameters();
       p.addParameter("version", new IntegerType((int) v));
+      p.addParameter("record", store.recordPseudonym(typeName, id.getIdPart()));
       p.addParameter("commitment", anchor.get("commitment").asText());
       p.addParameter("salt", Base64.getEncoder().encodeToString(
           java.util.Arrays.copyOf(salted, 32)));

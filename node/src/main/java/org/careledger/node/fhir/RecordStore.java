@@ -123,6 +123,44 @@ public final class RecordStore {
     return vault.pseudonym("record", type + "/" + id);
   }
 
+  /**
+   * The pseudonym of a code (security label, category or code) a record carries; consent
+   * exclusions are matched against these.
+   */
+  public String tagPseudonym(String code) {
+    return vault.pseudonym("tag", code);
+  }
+
+  /** What the gatekeeper needs to decide about a record: null if unknown or erased. */
+  public org.careledger.node.access.Gatekeeper.Target target(String type, String id) {
+    Hit h = hit(type, id);
+    return h == null ? null : target(h);
+  }
+
+  /** What the gatekeeper needs to decide about a search hit: null if unknown or erased. */
+  public org.careledger.node.access.Gatekeeper.Target target(Hit hit) {
+    JsonNode m = meta(hit.rec());
+    if (m == null || Records.ERASED.equals(m.get("status").asText())) {
+      return null;
+    }
+    List<String> tags = new ArrayList<>();
+    m.path("tags").forEach(t -> tags.add(t.textValue()));
+    return new org.careledger.node.access.Gatekeeper.Target(hit.rec(), hit.type(),
+        m.path("patient").asText(""), tags);
+  }
+
+  /** The targets of search hits, in order, skipping any erased since. */
+  public List<org.careledger.node.access.Gatekeeper.Target> targets(List<Hit> hits) {
+    List<org.careledger.node.access.Gatekeeper.Target> out = new ArrayList<>(hits.size());
+    for (Hit h : hits) {
+      var t = target(h);
+      if (t != null) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
   /** The pseudonym of a patient. */
   public String patientPseudonym(String patientId) {
     return vault.pseudonym("patient", "Patient/" + patientId);
@@ -184,6 +222,7 @@ public final class RecordStore {
       long version = latest + 1;
       nextVersion.put(rec, version + 1);
       String patient = "";
+      List<String> tags = List.of();
       byte[] commitment;
       if (op.delete()) {
         patient = oldMeta == null ? "" : oldMeta.path("patient").asText("");
@@ -191,6 +230,7 @@ public final class RecordStore {
       } else {
         Sealing sealing = sealings.get(op);
         patient = sealing.patient;
+        tags = sealing.tags;
         Vault.Sealed sealed = sealing.sealed(rec, version);
         commitment = sealed.commitment();
         rows.add(new LedgerStore.Write(PrivateFamily.VAULT, vaultKey(rec, version),
@@ -208,6 +248,9 @@ public final class RecordStore {
       m.put("lastUpdated", now);
       m.put("status", op.delete() ? Records.DELETED : Records.ACTIVE);
       m.put("patient", patient);
+      if (!tags.isEmpty()) {
+        tags.forEach(m.putArray("tags")::add);
+      }
       rows.add(write(key("m/" + rec), m));
       metas.put(rec, m);
       if (oldMeta != null) {
@@ -250,6 +293,7 @@ public final class RecordStore {
     private final WriteOp op;
     private final long now;
     private String patient;
+    private List<String> tags;
     private String rec;
     private JsonNode onLedger;
     private long guessedVersion;
@@ -264,6 +308,8 @@ public final class RecordStore {
       rec = recordPseudonym(op.type(), op.id());
       String patientId = Compartments.patientId(op.type(), op.id(), op.resource());
       patient = patientId == null ? "" : patientPseudonym(patientId);
+      tags = Compartments.codes(op.resource()).stream().map(RecordStore.this::tagPseudonym)
+          .sorted().toList();
       onLedger = Records.record(ledger.store().state(), rec);
       guessedVersion = onLedger == null ? 1 : onLedger.get("version").asLong() + 1;
       result = seal(guessedVersion);
@@ -299,7 +345,11 @@ public final class RecordStore {
     return parser.encodeResourceToString(c);
   }
 
-  private LedgerService.Outcome commit(Command command, List<LedgerStore.Write> rows)
+  /**
+   * Signs {@code command} with this node's key, submits it with {@code rows} (written in the
+   * same batch as its block) and waits until it is committed; a refusal or a timeout throws.
+   */
+  public LedgerService.Outcome commit(Command command, List<LedgerStore.Write> rows)
       throws StoreException {
     byte[] bytes = Transactions.sign(ledger.chain(), nodeKey, command,
         System.currentTimeMillis(), Transactions.DEFAULT_VALIDITY_MS);
@@ -468,8 +518,12 @@ public final class RecordStore {
    * also those whose current version is a deletion (erasure takes them all).
    */
   public List<Hit> compartment(String patientId, String typeOrNull, boolean withDeleted) {
+    return compartmentOf(patientPseudonym(patientId), typeOrNull, withDeleted);
+  }
+
+  /** As {@link #compartment}, by the patient's pseudonym (the patient API knows no FHIR id). */
+  public List<Hit> compartmentOf(String pp, String typeOrNull, boolean withDeleted) {
     List<Hit> out = new ArrayList<>();
-    String pp = patientPseudonym(patientId);
     ledger.store().scanPrivate(PrivateFamily.FHIR, key("p/" + pp + "/"), (k, v) -> {
       String ks = new String(k, StandardCharsets.UTF_8);
       String type = new String(v, StandardCharsets.UTF_8);
@@ -497,6 +551,24 @@ public final class RecordStore {
     byte[] content = openChecked(hit.type(), "?", hit.rec(), version,
         h.get("patient").asText(), false);
     return ctx.newJsonParser().parseResource(new String(content, StandardCharsets.UTF_8));
+  }
+
+  /** A hit's current version: salt and exact bytes, checked against the ledger. */
+  public byte[] saltedContent(Hit hit) throws StoreException {
+    JsonNode m = meta(hit.rec());
+    if (m == null || !Records.ACTIVE.equals(m.get("status").asText())) {
+      throw new StoreException(StoreException.Kind.GONE, "the record is no longer available");
+    }
+    long version = m.get("version").asLong();
+    JsonNode h = json(ledger.store().getPrivate(PrivateFamily.FHIR,
+        historyKey(hit.rec(), version)));
+    return openChecked(hit.type(), "?", hit.rec(), version, h.get("patient").asText(), true);
+  }
+
+  /** A hit's current version number, or 0. */
+  public long versionOf(Hit hit) {
+    JsonNode m = meta(hit.rec());
+    return m == null ? 0 : m.get("version").asLong();
   }
 
   // ---------------------------------------------------------------------------- erasure

@@ -87,7 +87,7 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   /** An error to report as a problem document. */
-  private static final class Problem extends RuntimeException {
+  static final class Problem extends RuntimeException {
     private static final long serialVersionUID = 1L;
     final int status;
     final String code;
@@ -109,6 +109,7 @@ public final class ApiHandler extends Handler.Abstract {
       if (path.equals("/health")) {
         ObjectNode o = CanonicalJson.object();
         o.put("status", "ok");
+        o.put("chain", ledger.chain());
         o.put("node", nodeId);
         o.put("leader", isLeader.getAsBoolean());
         o.put("height", ledger.latest().header().height());
@@ -131,7 +132,20 @@ public final class ApiHandler extends Handler.Abstract {
         token(request, response, callback);
         return true;
       }
+      if (path.equals("/api/v1/enroll") && patients != null) {
+        patients.enroll(method, request, response, callback);
+        return true;
+      }
+      if (path.equals("/api/v1/share") && patients != null) {
+        // an attempt without a valid token is refused after it is recorded, like any other
+        patients.handle(path, method, request, response, callback, sessionOrNull(request));
+        return true;
+      }
       TokenService.Session session = authenticate(request);
+      if (patients != null && PatientApi.owns(path)) {
+        patients.handle(path, method, request, response, callback, session);
+        return true;
+      }
       if (path.equals("/api/v1/transactions")) {
         requireMethod(method, HttpMethod.POST);
         submit(request, response, callback);
@@ -146,7 +160,21 @@ public final class ApiHandler extends Handler.Abstract {
       json(response, callback, 200, read(path, request, session));
     } catch (Problem p) {
       problem(response, callback, p);
-    } catch (RuntimeException e) {
+    } catch (org.careledger.node.fhir.RecordStore.StoreException e) {
+      problem(response, callback, switch (e.kind()) {
+        case NOT_FOUND -> new Problem(404, "not-found", "Not found", e.getMessage());
+        case GONE -> new Problem(410, "gone", "Gone", e.getMessage());
+        case CONFLICT, REFUSED -> new Problem(409, "conflict", "Refused", e.getMessage());
+        case INTEGRITY -> new Problem(500, "integrity", "Integrity check failed",
+            e.getMessage());
+        case UNAVAILABLE -> new Problem(503, "unavailable", "Ledger unavailable",
+            e.getMessage());
+      });
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      problem(response, callback,
+          new Problem(503, "unavailable", "Interrupted", "the node is stopping"));
+    } catch (Exception e) {
       LOG.error("{}: {} {} failed: {}", nodeName, method, path, e.getClass().getName());
       problem(response, callback,
           new Problem(500, "internal", "Internal error", "the node could not answer"));
@@ -154,11 +182,30 @@ public final class ApiHandler extends Handler.Abstract {
     return true;
   }
 
+  private PatientApi patients;
+  private boolean auditReads = true;
+
+  /** Adds the patient, consent-view and sharing endpoints; call before the server starts. */
+  public void attach(org.careledger.node.fhir.RecordStore records,
+      org.careledger.node.access.Gatekeeper gate) {
+    this.patients = new PatientApi(this, ledger, records, gate);
+    this.auditReads = gate.auditing();
+  }
+
   private static void requireMethod(String method, HttpMethod expected) {
     if (!expected.is(method)) {
       throw new Problem(405, "method-not-allowed", "Method not allowed",
           "use " + expected.asString());
     }
+  }
+
+  private TokenService.Session sessionOrNull(Request request) {
+    String h = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return null;
+    }
+    return tokens.authenticate(h.substring(7).trim(), ledger.store().state(),
+        System.currentTimeMillis());
   }
 
   private TokenService.Session authenticate(Request request) {
@@ -258,7 +305,7 @@ public final class ApiHandler extends Handler.Abstract {
    * Admits one transaction and completes with its receipt bytes once it is committed, or
    * exceptionally with a {@link Problem}.
    */
-  private CompletableFuture<byte[]> admitOne(byte[] bytes, long start) {
+  CompletableFuture<byte[]> admitOne(byte[] bytes, long start) {
     CompletableFuture<byte[]> result = new CompletableFuture<>();
     Transaction tx = switch (TxCodec.decode(bytes)) {
       case TxCodec.Decoded.Ok ok -> ok.tx();
@@ -356,7 +403,7 @@ public final class ApiHandler extends Handler.Abstract {
     });
   }
 
-  private static Problem refusal(Refusal r) {
+  static Problem refusal(Refusal r) {
     return new Problem(r.reason().httpStatus(), r.reason().code(), "Transaction refused",
         r.detail());
   }
@@ -391,6 +438,7 @@ public final class ApiHandler extends Handler.Abstract {
       o.put("logRoot", Codec.hex(head.header().logRoot()));
       o.put("appliedIndex", ledger.appliedIndex());
       o.put("you", session.identity());
+      o.put("auditReads", auditReads);
       return o;
     }
     if ((m = TX.matcher(path)).matches()) {
@@ -509,11 +557,11 @@ public final class ApiHandler extends Handler.Abstract {
     return Long.parseLong(v);
   }
 
-  private static void json(Response response, Callback callback, int status, JsonNode body) {
+  static void json(Response response, Callback callback, int status, JsonNode body) {
     bytes(response, callback, status, "application/json", CanonicalJson.canonicalize(body));
   }
 
-  private static void bytes(Response response, Callback callback, int status, String type,
+  static void bytes(Response response, Callback callback, int status, String type,
       byte[] body) {
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);

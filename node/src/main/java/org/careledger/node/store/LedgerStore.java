@@ -402,6 +402,23 @@ public final class LedgerStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Visits the state entries whose key starts with {@code prefix}, in key order, until the
+   * visitor returns false.
+   */
+  public void scanState(String prefix, java.util.function.BiPredicate<String, byte[]> visitor) {
+    byte[] p = prefix.getBytes(StandardCharsets.UTF_8);
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(state, ro)) {
+      for (it.seek(p); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (!startsWith(k, p)
+            || !visitor.test(new String(k, StandardCharsets.UTF_8), it.value())) {
+          return;
+        }
+      }
+    }
+  }
+
   /** Iterates the state in key order (verification compares it with a replay). */
   public void forEachState(java.util.function.BiConsumer<String, byte[]> action) {
     try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(state, ro)) {
