@@ -2,7 +2,6 @@ package org.careledger.core.ledger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.ArrayList;
 import java.util.List;
 import org.careledger.core.contract.Command;
 import org.careledger.core.contract.CommandCodec;
@@ -90,15 +89,6 @@ public final class Consents {
 
   /** Every grant of a patient identity, in grant-id order. */
   public static List<JsonNode> grants(Patients.PrefixScan scan, String patient) {
-    List<JsonNode> out = new ArrayList<>();
-    scan.scan(prefix(patient), (k, v) -> {
-      try {
-        out.add(CanonicalJson.parse(v));
-      } catch (CanonicalJson.InvalidJsonException ex) {
-        throw new IllegalStateException("state entry " + k + " is not valid JSON", ex);
-      }
-      return true;
-    });
-    return out;
+    return Patients.readAll(scan, prefix(patient));
   }
 }

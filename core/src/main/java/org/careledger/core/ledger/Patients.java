@@ -215,8 +215,13 @@ public final class Patients {
 
   /** The organizations and pseudonyms a patient identity is linked to. */
   public static List<JsonNode> links(PrefixScan scan, String identity) {
+    return readAll(scan, linkPrefix(identity));
+  }
+
+  /** Every state entry under a prefix, parsed, in key order. */
+  static List<JsonNode> readAll(PrefixScan scan, String prefix) {
     List<JsonNode> out = new ArrayList<>();
-    scan.scan(linkPrefix(identity), (k, v) -> {
+    scan.scan(prefix, (k, v) -> {
       try {
         out.add(CanonicalJson.parse(v));
       } catch (CanonicalJson.InvalidJsonException ex) {

@@ -159,6 +159,17 @@ public final class TokenService {
     return Map.entry(token, s);
   }
 
+  /**
+   * The session of an {@code Authorization: Bearer <token>} header value, or null if there is
+   * none or the token is unknown, expired or revoked.
+   */
+  public Session fromHeader(String authorization, StateView state, long now) {
+    if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return null;
+    }
+    return authenticate(authorization.substring(7).trim(), state, now);
+  }
+
   /** The session of a bearer token, or null if the token is unknown, expired or revoked. */
   public Session authenticate(String token, StateView state, long now) {
     Session s = token == null ? null : tokens.get(token);

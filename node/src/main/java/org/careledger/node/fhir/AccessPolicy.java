@@ -39,11 +39,7 @@ public final class AccessPolicy {
 
   /** The session of a valid bearer token, or null. */
   public TokenService.Session sessionOrNull(RequestDetails request) {
-    String h = request.getHeader("Authorization");
-    if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      return null;
-    }
-    return tokens.authenticate(h.substring(7).trim(), ledger.store().state(),
+    return tokens.fromHeader(request.getHeader("Authorization"), ledger.store().state(),
         System.currentTimeMillis());
   }
 

@@ -200,12 +200,8 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   private TokenService.Session sessionOrNull(Request request) {
-    String h = request.getHeaders().get(HttpHeader.AUTHORIZATION);
-    if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      return null;
-    }
-    return tokens.authenticate(h.substring(7).trim(), ledger.store().state(),
-        System.currentTimeMillis());
+    return tokens.fromHeader(request.getHeaders().get(HttpHeader.AUTHORIZATION),
+        ledger.store().state(), System.currentTimeMillis());
   }
 
   private TokenService.Session authenticate(Request request) {
