@@ -1,12 +1,20 @@
 package org.careledger.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.careledger.client.ApiClient;
+import org.careledger.client.ApiException;
+import org.careledger.client.Transactions;
 import org.careledger.core.contract.Command;
+import org.careledger.core.crypto.Ed25519;
+import org.careledger.node.fhir.ConsentMapping;
+import org.careledger.node.fhir.FhirSetup;
+import org.hl7.fhir.r4.model.Consent;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -75,10 +83,56 @@ final class ConsentCommand implements Runnable {
       List<String> t = records.isEmpty() || !types.equals(List.of("*")) ? types : List.of();
       Command.Grant g = new Command.Grant(HexFormat.of().formatHex(id), grantee, t, records,
           purposes, now, now + days * 86_400_000L, exclude);
-      Submitter.submit(client, g, null);
+      if (fhir.fhir) {
+        Ed25519.KeyPair key = client.loadKey();
+        ApiClient api = client.connect(key);
+        String patient = fhir.patientId(api);
+        Consent c = ConsentMapping.sign(ConsentMapping.toFhir(g, patient), signed(api, key, g));
+        c.setId((String) null);
+        JsonNode created = api.request("POST", "/fhir/Consent", encode(c));
+        System.out.println("committed through FHIR as Consent/" + created.get("id").asText());
+      } else {
+        Submitter.submit(client, g, null);
+      }
       System.out.println("grant " + g.id());
       return 0;
     }
+
+    @Mixin ViaFhir fhir;
+  }
+
+  /** Sending the signed transaction inside a FHIR Consent instead of to /api/v1. */
+  static final class ViaFhir {
+    @Option(names = "--fhir", description = "Send the signed transaction inside a FHIR Consent"
+        + " (POST or PUT /fhir/Consent) instead of to /api/v1/transactions.")
+    boolean fhir;
+
+    @Option(names = "--patient-id", description = "With --fhir: your Patient id at this"
+        + " organization (default: the one Patient resource the node shows you).")
+    String patientId;
+
+    String patientId(ApiClient api) throws ApiException {
+      if (patientId != null) {
+        return patientId;
+      }
+      JsonNode entries = api.get("/fhir/Patient?_count=2").path("entry");
+      if (entries.size() != 1) {
+        throw new IllegalArgumentException("this organization shows you " + entries.size()
+            + " Patient resources; name yours with --patient-id");
+      }
+      return entries.get(0).get("resource").get("id").asText();
+    }
+  }
+
+  static byte[] signed(ApiClient api, Ed25519.KeyPair key, Command c) throws ApiException {
+    String chain = api.getPublic("/health").get("chain").asText();
+    return Transactions.sign(chain, key, c, System.currentTimeMillis(),
+        Transactions.DEFAULT_VALIDITY_MS);
+  }
+
+  static byte[] encode(Consent c) {
+    return FhirSetup.CONTEXT.newJsonParser().encodeResourceToString(c)
+        .getBytes(StandardCharsets.UTF_8);
   }
 
   @picocli.CommandLine.Command(name = "revoke", mixinStandardHelpOptions = true,
@@ -89,9 +143,31 @@ final class ConsentCommand implements Runnable {
     @Option(names = "--id", required = true, description = "The grant id.")
     String id;
 
+    @Mixin ViaFhir fhir;
+
     @Override
     public Integer call() throws Exception {
-      Submitter.submit(client, new Command.RevokeGrant(id), null);
+      if (!fhir.fhir) {
+        Submitter.submit(client, new Command.RevokeGrant(id), null);
+        return 0;
+      }
+      Ed25519.KeyPair key = client.loadKey();
+      ApiClient api = client.connect(key);
+      JsonNode grant = null;
+      for (JsonNode g : api.get("/api/v1/patients/me/consents").get("grants")) {
+        if (g.get("id").asText().equals(id)) {
+          grant = g;
+        }
+      }
+      if (grant == null) {
+        throw new IllegalArgumentException("you have no grant " + id);
+      }
+      Consent c = ConsentMapping.toFhir(grant, fhir.patientId(api));
+      c.getPolicy().clear();
+      c.setStatus(Consent.ConsentState.INACTIVE);
+      ConsentMapping.sign(c, signed(api, key, new Command.RevokeGrant(id)));
+      api.request("PUT", "/fhir/Consent/" + c.getIdElement().getIdPart(), encode(c));
+      System.out.println("revoked through FHIR: Consent/" + c.getIdElement().getIdPart());
       return 0;
     }
   }

@@ -137,11 +137,22 @@ public final class ApiClient {
    * given as name, value pairs (e.g. X-Purpose-Of-Use).
    */
   public JsonNode post(String path, byte[] body, String... headers) throws ApiException {
+    return request("POST", path, body, headers);
+  }
+
+  /**
+   * An authenticated request with a JSON body ({@code POST}, {@code PUT}) and extra headers as
+   * name, value pairs; FHIR OperationOutcomes and problem documents become the exception's
+   * message.
+   */
+  public JsonNode request(String method, String path, byte[] body, String... headers)
+      throws ApiException {
     String t = token();
     return withFailover(base -> {
       HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
           .header("Authorization", "Bearer " + t).header("Content-Type", "application/json")
-          .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+          .timeout(Duration.ofSeconds(60))
+          .method(method, HttpRequest.BodyPublishers.ofByteArray(body));
       for (int i = 0; i + 1 < headers.length; i += 2) {
         b.header(headers[i], headers[i + 1]);
       }
@@ -204,6 +215,7 @@ public final class ApiClient {
     }
     if (res.statusCode() >= 300) {
       String detail = body != null && body.has("detail") ? body.get("detail").asText()
+          : body != null && body.has("issue") ? diagnostics(body)
           : "HTTP " + res.statusCode();
       String title = body != null && body.has("title") ? body.get("title").asText() + ": " : "";
       throw new ApiException(res.statusCode(), body, title + detail);
@@ -212,5 +224,15 @@ public final class ApiClient {
       throw new ApiException(res.statusCode(), null, "the node answered with a body that is not JSON");
     }
     return body;
+  }
+
+  private static String diagnostics(JsonNode outcome) {
+    StringBuilder b = new StringBuilder();
+    for (JsonNode i : outcome.get("issue")) {
+      if (i.hasNonNull("diagnostics")) {
+        b.append(b.isEmpty() ? "" : "; ").append(i.get("diagnostics").asText());
+      }
+    }
+    return b.isEmpty() ? "refused" : b.toString();
   }
 }

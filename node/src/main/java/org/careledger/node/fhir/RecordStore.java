@@ -354,6 +354,19 @@ public final class RecordStore {
     byte[] bytes = Transactions.sign(ledger.chain(), nodeKey, command,
         System.currentTimeMillis(), Transactions.DEFAULT_VALIDITY_MS);
     Transaction tx = ((TxCodec.Decoded.Ok) TxCodec.decode(bytes)).tx();
+    LedgerService.Outcome o = submitAndWait(tx, rows);
+    if (o.result() instanceof TxResult.Refused r) {
+      throw refusal(r.refusal(), r.refusal().detail());
+    }
+    return o;
+  }
+
+  /**
+   * Submits a transaction someone else signed (a patient's consent, relayed by a FHIR client)
+   * and waits until it is committed or refused; the outcome says which.
+   */
+  public LedgerService.Outcome submitAndWait(Transaction tx, List<LedgerStore.Write> rows)
+      throws StoreException {
     CompletableFuture<LedgerService.Outcome> f;
     try {
       f = submitter.submit(tx, rows);
@@ -371,9 +384,6 @@ public final class RecordStore {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StoreException(StoreException.Kind.UNAVAILABLE, "interrupted");
-    }
-    if (o.result() instanceof TxResult.Refused r) {
-      throw refusal(r.refusal(), r.refusal().detail());
     }
     return o;
   }

@@ -197,6 +197,12 @@ public final class SystemProvider {
       return null;
     }
     Resource r = e.getResource();
+    if (ConsentMapping.claimsGrant(r) || (r instanceof org.hl7.fhir.r4.model.Consent
+        && e.getRequest().hasUrl() && e.getRequest().getUrl().startsWith("Consent/grant-"))) {
+      problems.add("a patient's grant is created or revoked on its own, with POST or PUT"
+          + " /fhir/Consent, not inside a Bundle");
+      return null;
+    }
     switch (method) {
       case POST -> {
         if (r == null) {
