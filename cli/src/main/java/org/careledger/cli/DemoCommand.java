@@ -8,7 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.careledger.client.ApiClient;
+import org.careledger.client.ApiException;
+import org.careledger.client.Transactions;
+import org.careledger.core.contract.Role;
+import org.careledger.core.crypto.Ed25519;
 import org.careledger.client.keys.KeyFile;
 import org.careledger.node.NetworkInit;
 import org.careledger.node.Node;
@@ -64,8 +69,20 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     String url = node.baseUrl();
+    String patientStep = noSampleData ? null : demoEnrollment(url);
     System.out.println();
     System.out.println("CareLedger node ready at " + url);
+    System.out.println("  Portal:    " + url + "/portal/");
+    if (patientStep != null) {
+      System.out.println("  Patient:   " + patientStep);
+    }
+    System.out.println("  Clinician: in another browser profile, open the portal, create a key"
+        + " as dr-demo, then register it:");
+    System.out.println("             bin/careledger identity register --node " + url
+        + " --key " + data.resolve("keys/admin.key") + " --id dr-demo --role practitioner"
+        + " --public-key <the key the page shows>");
+    System.out.println("             and sign in; the patient grants dr-demo access under"
+        + " \"Who may see them\".");
     System.out.println("  FHIR R4:   " + url + "/fhir   (capability statement: " + url
         + "/fhir/metadata)");
     System.out.println("  JSON API:  " + url + "/api/v1   health: " + url + "/health");
@@ -74,6 +91,48 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println("             bin/careledger verify --data " + data);
     System.out.println("Stop with Ctrl-C.");
     return NodeCommand.serveUntilStopped(node);
+  }
+
+  /**
+   * An enrollment code for the first sample patient, offered by a front-desk service identity
+   * ("clerk", registered on first use; its lookup of the patient is an audited read), or null
+   * with a note when that patient is already enrolled.
+   */
+  private String demoEnrollment(String url) {
+    try {
+      Path clerkFile = data.resolve("keys/clerk.key");
+      Ed25519.KeyPair clerk;
+      if (Files.exists(clerkFile)) {
+        clerk = KeyFile.read(clerkFile, null);
+      } else {
+        clerk = Ed25519.KeyPair.generate();
+        Ed25519.KeyPair admin = KeyFile.read(data.resolve("keys/admin.key"), null);
+        ApiClient api = new ApiClient(url, admin);
+        String chain = api.getPublic("/health").get("chain").asText();
+        api.submit(Transactions.sign(chain, admin, new org.careledger.core.contract.Command
+            .Register("clerk", Role.SERVICE, clerk.publicKey(), "Front desk"),
+            System.currentTimeMillis(), Transactions.DEFAULT_VALIDITY_MS));
+        KeyFile.write(clerkFile, clerk, null);
+      }
+      ApiClient api = new ApiClient(url, clerk);
+      JsonNode found = api.get("/fhir/Patient?_count=1", "X-Purpose-Of-Use", "HOPERAT");
+      JsonNode entry = found.path("entry").path(0).path("resource");
+      if (entry.isMissingNode()) {
+        return null;
+      }
+      String id = entry.get("id").asText();
+      JsonNode offer;
+      try {
+        offer = api.post("/api/v1/enrollments", ("{\"patient\":\"" + id + "\"}")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      } catch (ApiException e) {
+        return "Patient/" + id + " is already enrolled; sign in on the device that enrolled";
+      }
+      return "open the portal on a phone or browser and enroll Patient/" + id
+          + " with code " + offer.get("code").asText();
+    } catch (IOException | ApiException | RuntimeException e) {
+      return "(no demo enrollment: " + e.getMessage() + ")";
+    }
   }
 
   /** Runs Synthea in its own JVM (it pins an older HAPI FHIR) and checks what it wrote. */

@@ -109,11 +109,17 @@ public final class ApiClient {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 
-  /** GET with the bearer token. */
-  public JsonNode get(String path) throws ApiException {
+  /** GET with the bearer token and extra headers as name, value pairs. */
+  public JsonNode get(String path, String... headers) throws ApiException {
     String t = token();
-    return withFailover(base -> send(HttpRequest.newBuilder(URI.create(base + path))
-        .header("Authorization", "Bearer " + t).timeout(Duration.ofSeconds(30)).GET().build()));
+    return withFailover(base -> {
+      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+          .header("Authorization", "Bearer " + t).timeout(Duration.ofSeconds(30)).GET();
+      for (int i = 0; i + 1 < headers.length; i += 2) {
+        b.header(headers[i], headers[i + 1]);
+      }
+      return send(b.build());
+    });
   }
 
   /** GET without authentication (health). */

@@ -12,6 +12,7 @@ import org.careledger.core.crypto.Ed25519;
 import org.careledger.node.access.Gatekeeper;
 import org.careledger.node.auth.TokenService;
 import org.careledger.node.http.ApiHandler;
+import org.careledger.node.http.PortalHandler;
 import org.careledger.node.ordering.Batcher;
 import org.careledger.node.ordering.RaftOrdering;
 import org.careledger.node.store.LedgerStore;
@@ -125,7 +126,11 @@ public final class Node implements AutoCloseable {
         new FullValidator(config.validateOnWrite()))), "/*");
     fhir.addFilter(new FilterHolder(new BodyLimitFilter()), "/*",
         EnumSet.of(DispatcherType.REQUEST));
-    http.setHandler(new ContextHandlerCollection(fhir, new ContextHandler(api, "/")));
+    PortalHandler portal = new PortalHandler(name, ledger, tokens,
+        TokenService.baseUrls(config.httpHost(), connector.getLocalPort(),
+            config.publicUrlOrNull()));
+    http.setHandler(new ContextHandlerCollection(fhir, new ContextHandler(portal, "/portal"),
+        new ContextHandler(api, "/")));
     http.start();
     LOG.info("{}: chain {} at height {}, API on http://{}:{}", name, ledger.chain(),
         ledger.latest().header().height(), config.httpHost(), connector.getLocalPort());

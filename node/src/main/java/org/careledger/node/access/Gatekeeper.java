@@ -76,7 +76,8 @@ public final class Gatekeeper {
   }
 
   /** The outcome of {@link #admit}: the allowed targets and the event's transaction. */
-  public record Admitted(List<Target> allowed, int refused, String txIdOrNull) {}
+  public record Admitted(List<Target> allowed, int refused, String txIdOrNull,
+      List<String> bases) {}
 
   private final LedgerService ledger;
   private final RecordStore records;
@@ -232,6 +233,7 @@ public final class Gatekeeper {
     // group decisions by (patient, decision, basis): one event each
     Map<List<Object>, List<Target>> groups = new LinkedHashMap<>();
     List<Target> allowed = new ArrayList<>();
+    java.util.Set<String> bases = new java.util.TreeSet<>();
     int refused = 0;
     for (Target t : targets) {
       Decision d = decide(c, t, now, state, grants);
@@ -239,6 +241,7 @@ public final class Gatekeeper {
           k -> new ArrayList<>()).add(t);
       if (d.allowed()) {
         allowed.add(t);
+        bases.add(d.basis());
       } else {
         refused++;
       }
@@ -252,7 +255,7 @@ public final class Gatekeeper {
           : "access refused: no consent or rule allows " + c.accessor() + " to "
               + action + " this record for purpose " + c.purpose(), txId);
     }
-    return new Admitted(allowed, refused, txId);
+    return new Admitted(allowed, refused, txId, List.copyOf(bases));
   }
 
   private String record(Caller c, String action, Map<List<Object>, List<Target>> groups)

@@ -159,6 +159,85 @@ public final class TokenService {
     return Map.entry(token, s);
   }
 
+  /** The portal's session cookie (host-only, Secure, HttpOnly, SameSite=Strict). */
+  public static final String COOKIE = "__Host-careledger";
+  /** The header a cookie-authenticated request must carry, echoing its session's CSRF token. */
+  public static final String CSRF_HEADER = "X-CSRF-Token";
+  /** How long a portal session lasts; the page signs a new challenge before it ends. */
+  public static final long COOKIE_TTL_MS = 15 * 60 * 1000;
+
+  private final Map<String, String> csrfTokens = new ConcurrentHashMap<>();
+
+  /** A browser session: the cookie's token, the CSRF token the page echoes, and the caller. */
+  public record CookieSession(String token, String csrf, Session session) {}
+
+  /**
+   * Validates a client assertion like {@link #exchange} and opens a browser session: its token
+   * goes in an HttpOnly cookie, and every request that uses the cookie must echo {@code csrf} in
+   * {@value #CSRF_HEADER} (reads too, since reads of PHI write access events).
+   */
+  public CookieSession openCookieSession(String assertion, StateView state, long now)
+      throws AuthException {
+    Map.Entry<String, Session> e = exchange(assertion, state, now);
+    Session s = new Session(e.getValue().identity(), e.getValue().keyId(), e.getValue().role(),
+        e.getValue().org(), now + COOKIE_TTL_MS);
+    tokens.put(e.getKey(), s);
+    byte[] raw = new byte[32];
+    random.nextBytes(raw);
+    String csrf = Codec.b64(raw);
+    csrfTokens.put(e.getKey(), csrf);
+    return new CookieSession(e.getKey(), csrf, s);
+  }
+
+  /** Ends the browser session of {@code cookieHeader}, if any. */
+  public void closeCookieSession(String cookieHeader) {
+    String t = cookie(cookieHeader);
+    if (t != null) {
+      tokens.remove(t);
+      csrfTokens.remove(t);
+    }
+  }
+
+  /**
+   * The caller of a request: its bearer token if it sends {@code Authorization}, otherwise its
+   * session cookie, accepted only with the matching {@value #CSRF_HEADER}; null if neither
+   * authenticates.
+   */
+  public Session fromRequest(String authorization, String cookieHeader, String csrfHeader,
+      StateView state, long now) {
+    if (authorization != null) {
+      return fromHeader(authorization, state, now);
+    }
+    String t = cookie(cookieHeader);
+    if (t == null || csrfHeader == null) {
+      return null;
+    }
+    String expected = csrfTokens.get(t);
+    if (expected == null || !java.security.MessageDigest.isEqual(
+        expected.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        csrfHeader.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+      return null;
+    }
+    Session s = authenticate(t, state, now);
+    if (s == null) {
+      csrfTokens.remove(t);
+    }
+    return s;
+  }
+
+  private static String cookie(String header) {
+    if (header == null) {
+      return null;
+    }
+    for (String part : header.split(";")) {
+      String p = part.trim();
+      if (p.startsWith(COOKIE + "=")) {
+        return p.substring(COOKIE.length() + 1);
+      }
+    }
+    return null;
+  }
+
   /**
    * The session of an {@code Authorization: Bearer <token>} header value, or null if there is
    * none or the token is unknown, expired or revoked.
@@ -193,6 +272,7 @@ public final class TokenService {
     if (seenJti.size() > 10_000) {
       seenJti.values().removeIf(exp -> exp < now - CLOCK_SKEW_MS);
       tokens.values().removeIf(s -> s.expires() < now);
+      csrfTokens.keySet().retainAll(tokens.keySet());
     }
   }
 }

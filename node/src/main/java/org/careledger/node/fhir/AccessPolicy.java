@@ -1,6 +1,7 @@
 package org.careledger.node.fhir;
 
 import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.servlet.ServletRequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.AuthenticationException;
 import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
@@ -39,7 +40,8 @@ public final class AccessPolicy {
 
   /** The session of a valid bearer token, or null. */
   public TokenService.Session sessionOrNull(RequestDetails request) {
-    return tokens.fromHeader(request.getHeader("Authorization"), ledger.store().state(),
+    return tokens.fromRequest(request.getHeader("Authorization"), request.getHeader("Cookie"),
+        request.getHeader(TokenService.CSRF_HEADER), ledger.store().state(),
         System.currentTimeMillis());
   }
 
@@ -72,24 +74,42 @@ public final class AccessPolicy {
     return s;
   }
 
+  /** The response headers that say which rule or grant allowed a read, and its event. */
+  public static final String BASIS_HEADER = "X-Access-Basis";
+  public static final String EVENT_HEADER = "X-Access-Event";
+
   /**
    * Decides, records and waits for one record (null: unknown or erased, recorded as an
    * attempt that matched nothing); throws 401/403 after recording a refusal.
    */
-  public void release(Gatekeeper.Caller c, String action, Gatekeeper.Target targetOrNull) {
-    releaseAll(c, action, targetOrNull == null ? List.of() : List.of(targetOrNull), true);
+  public void release(RequestDetails request, Gatekeeper.Caller c, String action,
+      Gatekeeper.Target targetOrNull) {
+    releaseAll(request, c, action, targetOrNull == null ? List.of() : List.of(targetOrNull),
+        true);
   }
 
-  /** Decides, records and waits for many records; returns those that may be released. */
-  public List<Gatekeeper.Target> releaseAll(Gatekeeper.Caller c, String action,
-      List<Gatekeeper.Target> targets, boolean allOrNothing) {
+  /**
+   * Decides, records and waits for many records; returns those that may be released. The
+   * answer names the bases of the decisions ({@value #BASIS_HEADER}: the treating rule, the
+   * grant, break-glass, self) and the access event's transaction ({@value #EVENT_HEADER}).
+   */
+  public List<Gatekeeper.Target> releaseAll(RequestDetails request, Gatekeeper.Caller c,
+      String action, List<Gatekeeper.Target> targets, boolean allOrNothing) {
     try {
-      List<Gatekeeper.Target> allowed = gate.admit(c, action, targets, allOrNothing).allowed();
+      Gatekeeper.Admitted a = gate.admit(c, action, targets, allOrNothing);
       if (c.sessionOrNull() == null) {
         throw new AuthenticationException(
             "send 'Authorization: Bearer <token>' from /api/v1/auth/token");
       }
-      return allowed;
+      if (request instanceof ServletRequestDetails srd && srd.getServletResponse() != null) {
+        if (!a.bases().isEmpty()) {
+          srd.getServletResponse().addHeader(BASIS_HEADER, String.join(", ", a.bases()));
+        }
+        if (a.txIdOrNull() != null) {
+          srd.getServletResponse().addHeader(EVENT_HEADER, a.txIdOrNull());
+        }
+      }
+      return a.allowed();
     } catch (Gatekeeper.Refused e) {
       if (c.sessionOrNull() == null) {
         throw new AuthenticationException(

@@ -25,7 +25,7 @@ public final class PatientProvider extends RecordProvider {
     org.careledger.node.access.Gatekeeper.Caller caller = access.caller(request);
     RecordStore.Hit self = store.hit("Patient", id.getIdPart());
     if (self == null) {
-      access.release(caller, "everything", null);
+      access.release(request, caller, "everything", null);
       throw Outcomes.map(new RecordStore.StoreException(
           RecordStore.StoreException.Kind.NOT_FOUND, "Patient/" + id.getIdPart()
               + " is not known"));
@@ -37,7 +37,7 @@ public final class PatientProvider extends RecordProvider {
         hits.add(h);
       }
     }
-    return new HitBundle(store, allowed(caller, "everything", hits));
+    return new HitBundle(store, allowed(request, caller, "everything", hits));
   }
 
   /** Erases the patient and every record in their compartment. */

@@ -61,7 +61,7 @@ public class RecordProvider implements IResourceProvider {
 
   @Read(version = true)
   public IBaseResource read(@IdParam IIdType id, RequestDetails request) {
-    access.release(access.caller(request), id.hasVersionIdPart() ? "vread" : "read",
+    access.release(request, access.caller(request), id.hasVersionIdPart() ? "vread" : "read",
         store.target(typeName, id.getIdPart()));
     try {
       return store.read(typeName, id.getIdPart(),
@@ -148,7 +148,7 @@ public class RecordProvider implements IResourceProvider {
 
   @History
   public List<IBaseResource> history(@IdParam IIdType id, RequestDetails request) {
-    access.release(access.caller(request), "history", store.target(typeName, id.getIdPart()));
+    access.release(request, access.caller(request), "history", store.target(typeName, id.getIdPart()));
     List<IBaseResource> out = new ArrayList<>();
     try {
       for (RecordStore.Version v : store.history(typeName, id.getIdPart())) {
@@ -186,14 +186,14 @@ public class RecordProvider implements IResourceProvider {
     if (who != null && lastUpdated != null) {
       throw new InvalidRequestException("combine _lastUpdated with patient in two searches");
     }
-    return new HitBundle(store, allowed(caller, "search", hits));
+    return new HitBundle(store, allowed(request, caller, "search", hits));
   }
 
   /** The hits the caller may see, after the decision about each is on the ledger. */
-  protected List<RecordStore.Hit> allowed(Gatekeeper.Caller caller, String action,
-      List<RecordStore.Hit> hits) {
+  protected List<RecordStore.Hit> allowed(RequestDetails request, Gatekeeper.Caller caller,
+      String action, List<RecordStore.Hit> hits) {
     java.util.Set<String> ok = new java.util.HashSet<>();
-    access.releaseAll(caller, action, store.targets(hits), false)
+    access.releaseAll(request, caller, action, store.targets(hits), false)
         .forEach(t -> ok.add(t.rec()));
     return hits.stream().filter(h -> ok.contains(h.rec())).toList();
   }
@@ -211,7 +211,7 @@ public class RecordProvider implements IResourceProvider {
   @Operation(name = "$proof", idempotent = true)
   public Parameters proof(@IdParam IIdType id,
       @OperationParam(name = "version") IntegerType version, RequestDetails request) {
-    access.release(access.caller(request), "proof", store.target(typeName, id.getIdPart()));
+    access.release(request, access.caller(request), "proof", store.target(typeName, id.getIdPart()));
     long v = version != null ? version.getValue() : store.currentVersion(typeName, id.getIdPart());
     try {
       byte[] salted = store.saltedContent(typeName, id.getIdPart(), v);

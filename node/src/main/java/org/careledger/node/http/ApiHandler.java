@@ -124,6 +124,12 @@ public final class ApiHandler extends Handler.Abstract {
             callback);
         return true;
       }
+      if (path.equals("/") && (HttpMethod.GET.is(method) || HttpMethod.HEAD.is(method))) {
+        response.setStatus(302);
+        response.getHeaders().put(HttpHeader.LOCATION, "/portal/");
+        callback.succeeded();
+        return true;
+      }
       if (!path.startsWith("/api/v1/")) {
         throw new Problem(404, "not-found", "Not found", "no resource at " + path);
       }
@@ -200,21 +206,25 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   private TokenService.Session sessionOrNull(Request request) {
-    return tokens.fromHeader(request.getHeaders().get(HttpHeader.AUTHORIZATION),
-        ledger.store().state(), System.currentTimeMillis());
+    return tokens.fromRequest(request.getHeaders().get(HttpHeader.AUTHORIZATION),
+        request.getHeaders().get(HttpHeader.COOKIE),
+        request.getHeaders().get(TokenService.CSRF_HEADER), ledger.store().state(),
+        System.currentTimeMillis());
   }
 
   private TokenService.Session authenticate(Request request) {
     String h = request.getHeaders().get(HttpHeader.AUTHORIZATION);
-    if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+    boolean cookie = h == null && request.getHeaders().get(HttpHeader.COOKIE) != null;
+    if (!cookie && (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7))) {
       throw new Problem(401, "unauthenticated", "Authentication required",
           "send 'Authorization: Bearer <token>' from " + "/api/v1/auth/token");
     }
-    TokenService.Session s = tokens.authenticate(h.substring(7).trim(),
-        ledger.store().state(), System.currentTimeMillis());
+    TokenService.Session s = sessionOrNull(request);
     if (s == null) {
-      throw new Problem(401, "unauthenticated", "Authentication required",
-          "the bearer token is unknown, expired or revoked");
+      throw new Problem(401, "unauthenticated", "Authentication required", cookie
+          ? "the session is unknown, expired or revoked, or the request lacks its "
+              + TokenService.CSRF_HEADER
+          : "the bearer token is unknown, expired or revoked");
     }
     return s;
   }
@@ -571,6 +581,10 @@ public final class ApiHandler extends Handler.Abstract {
     o.put("status", p.status);
     o.put("detail", p.getMessage());
     return CanonicalJson.canonicalize(o);
+  }
+
+  static void problemTo(Response response, Callback callback, Problem p) {
+    problem(response, callback, p);
   }
 
   private static void problem(Response response, Callback callback, Problem p) {

@@ -115,6 +115,10 @@ final class PatientApi {
         get(method);
         stream(patient(session), request, response, callback);
       }
+      case "/api/v1/patients/me/timeline" -> {
+        get(method);
+        ApiHandler.json(response, callback, 200, timeline(session));
+      }
       case "/api/v1/patients/me/records" -> {
         get(method);
         export(session, request, response, callback);
@@ -381,6 +385,56 @@ final class PatientApi {
     response.getHeaders().put("Content-Disposition",
         "attachment; filename=\"careledger-records-" + gate.org() + ".json\"");
     ApiHandler.bytes(response, callback, 200, "application/fhir+json", out);
+  }
+
+  /**
+   * Every record of the signed-in patient at this organization, for the portal's timeline:
+   * per record its salted bytes (32-byte salt, then the exact stored resource) and the id of
+   * the transaction that anchored that version; per anchoring transaction one receipt (the
+   * transaction, its inclusion proof and a signed tree head). The page checks SHA-256(salted)
+   * against the commitment in the transaction and the proof against the head itself. The read
+   * is one access event like any other.
+   */
+  private JsonNode timeline(TokenService.Session s) throws Exception {
+    Membership.Identity p = patient(s);
+    String pp = Patients.pseudonymAt(ledger.store().state(), p.id(), gate.org());
+    List<RecordStore.Hit> hits = pp == null ? List.of() : records.compartmentOf(pp, null,
+        false);
+    Set<String> ok = new java.util.HashSet<>();
+    if (!hits.isEmpty()) {
+      gate.admit(Gatekeeper.caller(s, "PATRQT", null), "everything", records.targets(hits),
+          false).allowed().forEach(t -> ok.add(t.rec()));
+    }
+    ObjectNode o = CanonicalJson.object();
+    o.put("custodian", gate.org());
+    o.put("chain", ledger.chain());
+    ArrayNode out = o.putArray("records");
+    ObjectNode anchors = o.putObject("anchors");
+    StateView state = ledger.store().state();
+    for (RecordStore.Hit h : hits) {
+      if (!ok.contains(h.rec())) {
+        continue;
+      }
+      byte[] salted;
+      try {
+        salted = records.saltedContent(h);
+      } catch (RecordStore.StoreException e) {
+        continue;
+      }
+      long version = records.versionOf(h);
+      String tx = Records.version(state, h.rec(), version).get("tx").asText();
+      ObjectNode r = out.addObject();
+      r.put("record", h.rec());
+      r.put("version", version);
+      r.put("resourceType", h.type());
+      r.put("anchorTx", tx);
+      r.put("salted", Codec.b64(salted));
+      if (!anchors.has(tx)) {
+        anchors.set(tx, receipt(tx));
+      }
+    }
+    o.put("atHeight", ledger.latest().header().height());
+    return o;
   }
 
   /**
