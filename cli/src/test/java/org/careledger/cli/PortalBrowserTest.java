@@ -98,11 +98,7 @@ class PortalBrowserTest {
     Ed25519.KeyPair admin2 = KeyFile.read(node.dir.resolve("keys/org2-admin.key"), null);
     new ApiClient(url, admin2).submit(AccessMatrixTest.sign(admin2, new Command.Register(
         "dr-bea", Role.PRACTITIONER, Codec.unb64(publicKey), null)));
-    desk.driver.navigate().refresh();
-    desk.click("button[data-identity=dr-bea]");
-    desk.waitFor("#open");
-    desk.type("input[name=patient-id]", patientId);
-    desk.click("#open");
+    openChart(desk, patientId);
     desk.waitFor("#refused");
     assertThat(desk.text("#refused")).contains("no consent");
     desk.screenshot("refused-before-consent");
@@ -116,10 +112,7 @@ class PortalBrowserTest {
     phone.screenshot("granted");
 
     // the clinician reads and sees why
-    desk.driver.navigate().refresh();
-    desk.click("button[data-identity=dr-bea]");
-    desk.type("input[name=patient-id]", patientId);
-    desk.click("#open");
+    openChart(desk, patientId);
     desk.waitFor("#records li");
     assertThat(desk.text("#basis")).contains("consent");
     assertThat(desk.text("#records")).contains("Body weight");
@@ -141,10 +134,7 @@ class PortalBrowserTest {
     phone.click("#tab-consents");
     phone.click("#grants li[data-state=active] button");
     phone.waitFor("#grants li[data-state=revoked]");
-    desk.driver.navigate().refresh();
-    desk.click("button[data-identity=dr-bea]");
-    desk.type("input[name=patient-id]", patientId);
-    desk.click("#open");
+    openChart(desk, patientId);
     desk.waitFor("#refused");
     desk.screenshot("refused-after-revoke");
     phone.click("#tab-access");
@@ -198,6 +188,15 @@ class PortalBrowserTest {
     phone.waitFor("#download-link");
     phone.screenshot("download");
     assertThat(noHorizontalScroll(phone)).as(overflow(phone)).isTrue();
+  }
+
+  /** The clinician signs in afresh and opens the patient's chart by id. */
+  private static void openChart(Browser desk, String patientId) {
+    desk.driver.navigate().refresh();
+    desk.click("button[data-identity=dr-bea]");
+    desk.waitFor("#open");
+    desk.type("input[name=patient-id]", patientId);
+    desk.click("#open");
   }
 
   private static String body(Browser b, String data) {

@@ -126,9 +126,7 @@ public final class Node implements AutoCloseable {
         new FullValidator(config.validateOnWrite()))), "/*");
     fhir.addFilter(new FilterHolder(new BodyLimitFilter()), "/*",
         EnumSet.of(DispatcherType.REQUEST));
-    PortalHandler portal = new PortalHandler(name, ledger, tokens,
-        TokenService.baseUrls(config.httpHost(), connector.getLocalPort(),
-            config.publicUrlOrNull()));
+    PortalHandler portal = new PortalHandler(name, ledger, tokens);
     http.setHandler(new ContextHandlerCollection(fhir, new ContextHandler(portal, "/portal"),
         new ContextHandler(api, "/")));
     http.start();

@@ -55,12 +55,21 @@ public final class TokenService {
    * {@code aud}, so an assertion made for one node is useless at another.
    */
   public TokenService(java.util.Collection<String> baseUrls) {
-    java.util.Set<String> a = new java.util.HashSet<>();
+    java.util.Set<String> a = new java.util.LinkedHashSet<>();
     for (String b : baseUrls) {
       String base = b.endsWith("/") ? b.substring(0, b.length() - 1) : b;
       a.add(base + TOKEN_PATH);
     }
-    this.audiences = java.util.Set.copyOf(a);
+    this.audiences = java.util.Collections.unmodifiableSet(a);
+  }
+
+  /**
+   * The token endpoint a page served from {@code origin} (scheme://host:port) should name as
+   * {@code aud}: its own when this node answers there, otherwise the node's first address.
+   */
+  public String audienceFor(String origin) {
+    String own = origin + TOKEN_PATH;
+    return audiences.contains(own) ? own : audiences.iterator().next();
   }
 
   /** The token endpoint path. */

@@ -44,17 +44,13 @@ public final class PortalHandler extends Handler.Abstract {
   private final String nodeName;
   private final LedgerService ledger;
   private final TokenService tokens;
-  private final java.util.List<String> audiences;
   private final Map<String, Long> challenges = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
 
-  public PortalHandler(String nodeName, LedgerService ledger, TokenService tokens,
-      java.util.List<String> baseUrls) {
+  public PortalHandler(String nodeName, LedgerService ledger, TokenService tokens) {
     this.nodeName = nodeName;
     this.ledger = ledger;
     this.tokens = tokens;
-    this.audiences = baseUrls.stream().map(b -> (b.endsWith("/") ? b.substring(0,
-        b.length() - 1) : b) + TokenService.TOKEN_PATH).toList();
   }
 
   /** The headers every portal answer carries. */
@@ -135,8 +131,7 @@ public final class PortalHandler extends Handler.Abstract {
     challenges.put(c, now + CHALLENGE_MS);
     String origin = request.getHttpURI().getScheme() + "://"
         + request.getHttpURI().getAuthority();
-    String aud = audiences.contains(origin + TokenService.TOKEN_PATH)
-        ? origin + TokenService.TOKEN_PATH : audiences.get(0);
+    String aud = tokens.audienceFor(origin);
     ObjectNode o = CanonicalJson.object();
     o.put("challenge", c);
     o.put("aud", aud);
