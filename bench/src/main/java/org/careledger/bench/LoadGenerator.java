@@ -126,9 +126,21 @@ public final class LoadGenerator {
 
   private static Result load(Options o, String url, Ed25519.KeyPair admin, double raw,
       java.io.PrintStream log) throws Exception {
-    ApiClient api = new ApiClient(url, admin);
+    return load(o, List.of(url), admin, raw, log);
+  }
+
+  /**
+   * Loads a network: request i goes to node i mod n, as when each organization's clients use
+   * their own node. Every node hands its transactions to the leader.
+   */
+  public static Result load(Options o, List<String> urls, Ed25519.KeyPair admin, double raw,
+      java.io.PrintStream log) throws Exception {
+    ApiClient api = new ApiClient(urls.get(0), admin);
     String chain = api.get("/api/v1/status").get("chain").asText();
-    String token = api.token();
+    String[] tokens = new String[urls.size()];
+    for (int n = 0; n < urls.size(); n++) {
+      tokens[n] = new ApiClient(urls.get(n), admin).token();
+    }
     long tag = System.currentTimeMillis();
     List<Ed25519.KeyPair> signers = new ArrayList<>();
     for (int i = 0; i < o.signers(); i++) {
@@ -168,8 +180,11 @@ public final class LoadGenerator {
     http.start();
     try {
       int batch = Math.max(1, o.batch());
-      URI submit = URI.create(url + (batch > 1 ? "/api/v1/transactions/batch"
-          : "/api/v1/transactions"));
+      URI[] submits = new URI[urls.size()];
+      for (int n = 0; n < urls.size(); n++) {
+        submits[n] = URI.create(urls.get(n) + (batch > 1 ? "/api/v1/transactions/batch"
+            : "/api/v1/transactions"));
+      }
       int requests = total / batch;
       long[] latencies = new long[requests];
       Arrays.fill(latencies, -1);
@@ -215,8 +230,9 @@ public final class LoadGenerator {
           }
           body = out.toByteArray();
         }
-        http.newRequest(submit).method("POST")
-            .headers(h -> h.put("Authorization", "Bearer " + token))
+        final int node = i % urls.size();
+        http.newRequest(submits[node]).method("POST")
+            .headers(h -> h.put("Authorization", "Bearer " + tokens[node]))
             .timeout(60, java.util.concurrent.TimeUnit.SECONDS)
             .body(new org.eclipse.jetty.client.BytesRequestContent(
                 batch == 1 ? "application/json" : "application/x-ndjson", body))

@@ -2,17 +2,43 @@ package org.careledger.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.careledger.core.contract.Command.OrgSpec;
+import org.careledger.core.crypto.Ed25519;
 import org.careledger.node.NetworkInit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "init", mixinStandardHelpOptions = true,
-    description = "Create a new network: one organization with this node, optional member"
-        + " organizations, keys, genesis and the node data dir.")
+    description = {"Create a new network.",
+        "With --data: one organization with this node (and optional member organizations"
+            + " without nodes).",
+        "With --network DIR --orgs N: N organizations, each with its own node and data dir"
+            + " DIR/orgK, on 127.0.0.K of this machine.",
+        "Across machines: 'init org' on each machine, 'init genesis' on the first, 'init join'"
+            + " on the others."},
+    subcommands = {InitCommand.Org.class, InitCommand.Genesis.class, InitCommand.Join.class})
 final class InitCommand implements Callable<Integer> {
-  @Option(names = "--data", required = true, description = "Data dir to create.")
+  @Option(names = "--data", description = "Data dir to create (one-organization network).")
   Path data;
+
+  @Option(names = "--network", description = "Folder for the data dirs of a whole network on"
+      + " this machine (with --orgs).")
+  Path network;
+
+  @Option(names = "--orgs", defaultValue = "3",
+      description = "With --network: the number of organizations, each running a node"
+          + " (default: ${DEFAULT-VALUE}).")
+  int orgs;
+
+  @Option(names = "--http-port", defaultValue = "8080",
+      description = "With --network: the API port of every node, on its own 127.0.0.K address"
+          + " (default: ${DEFAULT-VALUE}).")
+  int httpPort;
+
+  @Option(names = "--raft-port", defaultValue = "9090",
+      description = "With --network: the Raft port of every node (default: ${DEFAULT-VALUE}).")
+  int raftPort;
 
   @Option(names = "--chain", defaultValue = "careledger-dev",
       description = "Chain id (default: ${DEFAULT-VALUE}).")
@@ -51,6 +77,13 @@ final class InitCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if ((data == null) == (network == null)) {
+      throw new IllegalArgumentException("give either --data DIR (one organization) or"
+          + " --network DIR --orgs N");
+    }
+    if (network != null) {
+      return network();
+    }
     java.util.List<NetworkInit.Member> ms = new java.util.ArrayList<>();
     for (String m : members) {
       int i = m.indexOf(':');
@@ -72,5 +105,129 @@ final class InitCommand implements Callable<Integer> {
     }
     System.out.println("start it with: careledger node --data " + data);
     return 0;
+  }
+
+  private int network() throws Exception {
+    if (orgs < 1 || orgs > 9) {
+      throw new IllegalArgumentException("--orgs must be 1..9 on one machine");
+    }
+    java.util.List<NetworkInit.OrgPlan> plans = new java.util.ArrayList<>();
+    for (int k = 1; k <= orgs; k++) {
+      String host = "127.0.0." + k;
+      plans.add(new NetworkInit.OrgPlan("org" + k, k == 1 ? orgName : "Organization " + k,
+          "admin" + k, "node" + k, host + ":" + raftPort, host + ":" + httpPort));
+    }
+    java.util.List<Path> dirs = NetworkInit.network(network, chain, plans, passphrase.orNull(),
+        System.currentTimeMillis());
+    System.out.println("created chain " + chain + " with " + orgs + " organizations in "
+        + network);
+    for (int k = 0; k < dirs.size(); k++) {
+      NetworkInit.OrgPlan p = plans.get(k);
+      System.out.println("  " + p.orgId() + ": node " + p.nodeId() + " raft " + p.raftAddress()
+          + " api http://" + p.http() + "  admin key " + dirs.get(k).resolve("keys/admin.key"));
+    }
+    System.out.println("start each node in its own terminal, e.g.: careledger node --data "
+        + dirs.get(0));
+    return 0;
+  }
+
+  @Command(name = "org", mixinStandardHelpOptions = true,
+      description = "Step 1 of a network across machines, on each organization's machine:"
+          + " make its keys and data dir, and org.json, its public description to send to the"
+          + " organization that assembles the genesis.")
+  static final class Org implements Callable<Integer> {
+    @Option(names = "--data", required = true, description = "Data dir to create.")
+    Path data;
+
+    @Option(names = "--org", required = true, description = "Organization id.")
+    String org;
+
+    @Option(names = "--org-name", required = true, description = "Organization name.")
+    String orgName;
+
+    @Option(names = "--admin", defaultValue = "admin",
+        description = "Identity id of the organization's first admin (default: ${DEFAULT-VALUE};"
+            + " identity ids are unique across the network).")
+    String admin;
+
+    @Option(names = "--node-id", required = true, description = "This node's identity id.")
+    String nodeId;
+
+    @Option(names = "--raft", required = true,
+        description = "HOST:PORT where the other nodes reach this node's Raft endpoint.")
+    String raft;
+
+    @Option(names = "--http", defaultValue = "127.0.0.1:8080",
+        description = "HOST:PORT of this node's API (default: ${DEFAULT-VALUE}).")
+    String http;
+
+    @Mixin Options.Passphrase passphrase;
+
+    @Override
+    public Integer call() throws Exception {
+      var spec = NetworkInit.createOrg(data, new NetworkInit.OrgPlan(org, orgName, admin,
+          nodeId, raft, http), passphrase.orNull());
+      System.out.println("created organization " + spec.id() + " in " + data);
+      System.out.println("  admin " + spec.adminId() + "  key "
+          + Ed25519.keyId(spec.adminKey()));
+      System.out.println("  node  " + spec.nodeId() + "  key "
+          + Ed25519.keyId(spec.nodeKey()) + "  raft "
+          + spec.nodeAddress());
+      System.out.println("send " + data.resolve(NetworkInit.ORG_FILE)
+          + " (public keys only) to the organization that assembles the genesis");
+      return 0;
+    }
+  }
+
+  @Command(name = "genesis", mixinStandardHelpOptions = true,
+      description = "Step 2, on the first organization's machine: write the genesis of a network"
+          + " of this organization and the others' org.json files, signed with this"
+          + " organization's admin key.")
+  static final class Genesis implements Callable<Integer> {
+    @Option(names = "--data", required = true, description = "This organization's data dir.")
+    Path data;
+
+    @Option(names = "--chain", defaultValue = "careledger-dev",
+        description = "Chain id (default: ${DEFAULT-VALUE}).")
+    String chain;
+
+    @Option(names = "--member", required = true, paramLabel = "ORG_JSON",
+        description = "Another organization's org.json (repeatable).")
+    java.util.List<Path> members;
+
+    @Mixin Options.Passphrase passphrase;
+
+    @Override
+    public Integer call() throws Exception {
+      java.util.List<OrgSpec> others =
+          new java.util.ArrayList<>();
+      for (Path m : members) {
+        others.add(NetworkInit.readOrg(m));
+      }
+      NetworkInit.genesis(data, chain, others, passphrase.orNull(), System.currentTimeMillis());
+      System.out.println("wrote " + data.resolve("genesis.json") + " for chain " + chain + " with "
+          + (others.size() + 1) + " organizations");
+      System.out.println("send it to every other organization for 'careledger init join'");
+      return 0;
+    }
+  }
+
+  @Command(name = "join", mixinStandardHelpOptions = true,
+      description = "Step 3, on every other organization's machine: check that the genesis lists"
+          + " this organization exactly as its org.json says, and install it.")
+  static final class Join implements Callable<Integer> {
+    @Option(names = "--data", required = true, description = "This organization's data dir.")
+    Path data;
+
+    @Option(names = "--genesis", required = true, description = "The genesis.json received.")
+    Path genesis;
+
+    @Override
+    public Integer call() throws Exception {
+      String chain = NetworkInit.join(data, java.nio.file.Files.readAllBytes(genesis));
+      System.out.println("joined chain " + chain + "; start the node with: careledger node"
+          + " --data " + data);
+      return 0;
+    }
   }
 }

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         IdentityCommand.class, TxCommand.class, VerifyCommand.class, ProofCommand.class,
         StatusCommand.class, TokenCommand.class, BenchCommand.class, BenchFhirCommand.class,
         ImportCommand.class, PatientCommand.class, ConsentCommand.class, ShareCommand.class,
-        BenchAuditCommand.class,
+        BenchAuditCommand.class, BenchNetworkCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   public static final int FAILED = 1;
@@ -34,7 +34,7 @@ public final class Main implements Runnable {
   public static int run(String... args) {
     boolean node = args.length > 0 && (args[0].equals("node") || args[0].equals("bench")
         || args[0].equals("demo") || args[0].equals("bench-fhir")
-        || args[0].equals("bench-audit"));
+        || args[0].equals("bench-audit") || args[0].equals("bench-network"));
     if (System.getProperty("careledger.log.level") == null) {
       System.setProperty("careledger.log.level", node ? "INFO" : "WARN");
     }

@@ -57,6 +57,10 @@ final class NodeCommand implements Callable<Integer> {
       System.out.println("created a development network in " + data + "; admin key: "
           + data.resolve("keys/admin.key") + " (" + r.adminKeyId() + ")");
     }
+    if (!Files.exists(data.resolve("genesis.json"))) {
+      throw new IllegalStateException(data + " has no genesis.json yet; install the network's"
+          + " genesis with 'careledger init join --data " + data + " --genesis FILE'");
+    }
     NodeConfig config = NodeConfig.load(data, http);
     Node node = Node.start(config, passphrase.orNull());
     System.out.println("node " + config.nodeId() + " ready at " + node.baseUrl());

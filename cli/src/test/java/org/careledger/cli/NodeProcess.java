@@ -22,20 +22,86 @@ import org.careledger.node.NetworkInit;
  */
 final class NodeProcess implements AutoCloseable {
   final Path dir;
+  final String host;
   final int httpPort;
+  private final boolean single;
   private Process process;
   private final Path log;
 
-  private NodeProcess(Path dir, int httpPort) {
+  private NodeProcess(Path dir, String host, int httpPort, boolean single) {
     this.dir = dir;
+    this.host = host;
     this.httpPort = httpPort;
+    this.single = single;
     this.log = dir.resolveSibling(dir.getFileName() + ".log");
   }
 
+  private NodeProcess(Path dir, int httpPort) {
+    this(dir, "127.0.0.1", httpPort, true);
+  }
+
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
+    return freePort("127.0.0.1");
+  }
+
+  static int freePort(String host) throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
       return s.getLocalPort();
     }
+  }
+
+  /**
+   * A network of {@code n} organizations (org1..orgN), each with its own node on 127.0.0.K,
+   * set up with the same steps as across machines; the nodes are not started.
+   */
+  static List<NodeProcess> network(Path root, int n) throws IOException {
+    List<NetworkInit.OrgPlan> plans = new ArrayList<>();
+    List<NodeProcess> nodes = new ArrayList<>();
+    for (int k = 1; k <= n; k++) {
+      String host = "127.0.0." + k;
+      int http = freePort(host);
+      plans.add(new NetworkInit.OrgPlan("org" + k, "Organization " + k, "admin" + k, "node" + k,
+          host + ":" + freePort(host), host + ":" + http));
+      nodes.add(new NodeProcess(root.resolve("org" + k), host, http, false));
+    }
+    NetworkInit.network(root, "careledger-test", plans, null, System.currentTimeMillis());
+    return nodes;
+  }
+
+  /** The process id while it runs (for signals). */
+  long pid() {
+    return process.pid();
+  }
+
+  /** Sends a signal (STOP, CONT) to the running process. */
+  void signal(String name) throws Exception {
+    Process p = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start();
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("kill -" + name + " failed");
+    }
+  }
+
+  /** Starts the process without waiting for it to be healthy. */
+  NodeProcess launch() throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add(single ? "-Xmx512m" : "-Xmx384m");
+    cmd.add("--enable-native-access=ALL-UNNAMED");
+    cmd.add("-cp");
+    cmd.add(classpath());
+    cmd.add("org.careledger.cli.Main");
+    cmd.add("node");
+    cmd.add("--data");
+    cmd.add(dir.toString());
+    process = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    return this;
+  }
+
+  /** The exit code once the process has ended by itself within {@code timeout}, or null. */
+  Integer awaitExit(Duration timeout) throws InterruptedException {
+    return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+        ? process.exitValue() : null;
   }
 
   /** Creates a one-organization network in {@code dir}. */
@@ -54,7 +120,7 @@ final class NodeProcess implements AutoCloseable {
   }
 
   String url() {
-    return "http://127.0.0.1:" + httpPort;
+    return "http://" + host + ":" + httpPort;
   }
 
   Ed25519.KeyPair adminKey() throws IOException {
@@ -90,18 +156,7 @@ final class NodeProcess implements AutoCloseable {
   }
 
   NodeProcess start() throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
-    cmd.add("--enable-native-access=ALL-UNNAMED");
-    cmd.add("-cp");
-    cmd.add(classpath());
-    cmd.add("org.careledger.cli.Main");
-    cmd.add("node");
-    cmd.add("--data");
-    cmd.add(dir.toString());
-    process = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    launch();
     awaitHealthy(Duration.ofSeconds(60));
     return this;
   }
@@ -117,7 +172,9 @@ final class NodeProcess implements AutoCloseable {
       try {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url() + "/health"))
             .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() == 200 && r.body().contains("\"leader\":true")) {
+        // a node of a network is ready once it knows a leader; a node alone must lead
+        if (r.statusCode() == 200 && r.body().contains(single ? "\"leader\":true"
+            : "\"leaderId\"")) {
           return;
         }
       } catch (IOException e) {

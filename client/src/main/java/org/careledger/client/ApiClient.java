@@ -128,15 +128,43 @@ public final class ApiClient {
         .timeout(Duration.ofSeconds(30)).GET().build()));
   }
 
-  /** Submits signed transaction bytes and waits for the commit receipt. */
+  /**
+   * Submits signed transaction bytes and waits for the commit receipt. A node that does not
+   * answer within {@link #SUBMIT_TIMEOUT} is given up and the same bytes go to the next node:
+   * a transaction is committed at most once, so if the first node did commit it, the next one
+   * refuses it as a duplicate and this returns its receipt instead.
+   */
   public JsonNode submit(byte[] tx) throws ApiException {
     String t = token();
-    return withFailover(base -> send(HttpRequest.newBuilder(
-            URI.create(base + "/api/v1/transactions"))
-        .header("Authorization", "Bearer " + t).header("Content-Type", "application/json")
-        .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(tx))
-        .build()));
+    boolean[] resent = {false};
+    try {
+      return withFailover(base -> {
+        try {
+          return send(HttpRequest.newBuilder(URI.create(base + "/api/v1/transactions"))
+              .header("Authorization", "Bearer " + t).header("Content-Type", "application/json")
+              .timeout(SUBMIT_TIMEOUT).POST(HttpRequest.BodyPublishers.ofByteArray(tx))
+              .build());
+        } catch (ApiException e) {
+          resent[0] |= e.status() == 0;
+          throw e;
+        }
+      });
+    } catch (ApiException e) {
+      if (!resent[0] || e.status() != 409) {
+        throw e;
+      }
+      String id = org.careledger.core.crypto.Codec.hex(
+          org.careledger.core.crypto.Sha256.hash(tx));
+      try {
+        return get("/api/v1/transactions/" + id);
+      } catch (ApiException notThere) {
+        throw e;
+      }
+    }
   }
+
+  /** How long {@link #submit} waits for one node before it tries the next. */
+  public static final Duration SUBMIT_TIMEOUT = Duration.ofSeconds(10);
 
   /**
    * POST of a body (JSON, or a signed transaction) with the bearer token and extra headers

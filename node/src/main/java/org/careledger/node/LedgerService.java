@@ -3,11 +3,15 @@ package org.careledger.node;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.careledger.core.ledger.Block;
 import org.careledger.core.ledger.BlockProposal;
+import org.careledger.core.ledger.Cosignature;
+import org.careledger.core.ledger.Membership;
 import org.careledger.core.ledger.Ledger;
 import org.careledger.core.ledger.TxResult;
 import org.careledger.core.crypto.Ed25519;
@@ -50,12 +54,34 @@ public final class LedgerService {
   private final ConcurrentHashMap<ByteBuffer, Pending> pending = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Ed25519.Verifier> verifiers = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Long, RecentBlock> recent = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<ByteBuffer, List<LedgerStore.Write>> privateWrites =
+  private final ConcurrentHashMap<ByteBuffer, PrivateRows> privateWrites =
       new ConcurrentHashMap<>();
+
+  /** A transaction's private rows, kept until it commits or can no longer commit. */
+  private record PrivateRows(List<LedgerStore.Write> writes, long expires) {}
 
   private record Pending(Transaction tx, CompletableFuture<Outcome> outcome) {}
   private MerkleAppender appender;
   private volatile Block latest;
+
+  /** This node's signatures over headers it applied, waiting to be sent to the others. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Cosignature> outbox =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** The active node keys (key id to public key), from the membership state. */
+  private volatile Map<String, byte[]> nodeKeys = Map.of();
+  private final Set<String> nodeIdentities = ConcurrentHashMap.newKeySet();
+  /** Per height, the headers other nodes signed that differ from ours, and who signed them. */
+  private final TreeMap<Long, Map<ByteBuffer, Set<String>>> dissent = new TreeMap<>();
+  private volatile long quorumHeight = -1;
+
+  /** Thrown when a majority of nodes signed a different block than this node applied. */
+  public static final class DivergedException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    DivergedException(String message) {
+      super(message);
+    }
+  }
 
   private LedgerService(String nodeName, LedgerStore store, Ed25519.KeyPair nodeKey,
       String chain) {
@@ -128,6 +154,8 @@ public final class LedgerService {
     s.appender = appender;
     s.latest = store.block(store.height());
     s.remember(s.latest);
+    s.refreshNodeKeys();
+    s.quorumHeight = s.findQuorumHeight();
     return s;
   }
 
@@ -189,18 +217,175 @@ public final class LedgerService {
    * never leave this node.
    */
   public void attachPrivateWrites(byte[] txId, List<LedgerStore.Write> writes) {
-    privateWrites.put(ByteBuffer.wrap(txId), List.copyOf(writes));
+    Pending p = pending.get(ByteBuffer.wrap(txId));
+    long expires = p != null ? p.tx().notAfter() + 60_000
+        : System.currentTimeMillis() + 3_600_000;
+    privateWrites.put(ByteBuffer.wrap(txId), new PrivateRows(List.copyOf(writes), expires));
   }
 
-  /** Fails the futures of transactions that could not be ordered. */
+  /**
+   * Fails the futures of transactions whose proposal failed. Such a proposal may still have
+   * been ordered (the leader had it when the connection broke), so their private rows stay
+   * attached until they commit or their validity window has passed.
+   */
   public void abandon(List<byte[]> txIds, Throwable cause) {
+    long now = System.currentTimeMillis();
+    privateWrites.entrySet().removeIf(e -> e.getValue().expires() < now);
     for (byte[] id : txIds) {
-      privateWrites.remove(ByteBuffer.wrap(id));
       Pending p = pending.remove(ByteBuffer.wrap(id));
       if (p != null) {
         p.outcome().completeExceptionally(cause);
       }
     }
+  }
+
+  private void refreshNodeKeys() {
+    Map<String, byte[]> keys = new java.util.HashMap<>();
+    Set<String> ids = new java.util.HashSet<>();
+    store.scanState("identity/", (k, v) -> {
+      Membership.Identity i = Membership.identity(store.state(), k.substring(9));
+      if (i != null && i.role() == org.careledger.core.contract.Role.NODE) {
+        ids.add(i.id());
+        Membership.KeyRecord key = i.active() ? Membership.key(store.state(), i.keyId()) : null;
+        if (key != null && key.active()) {
+          keys.put(key.keyId(), key.publicKey());
+        }
+      }
+      return true;
+    });
+    nodeIdentities.clear();
+    nodeIdentities.addAll(ids);
+    nodeKeys = Map.copyOf(keys);
+  }
+
+  /** True if a block's state writes may change the set of node keys. */
+  private boolean touchesNodes(Map<String, byte[]> writes) {
+    for (Map.Entry<String, byte[]> e : writes.entrySet()) {
+      String k = e.getKey();
+      if (k.startsWith("identity/") && (nodeIdentities.contains(k.substring(9))
+          || new String(e.getValue(), java.nio.charset.StandardCharsets.UTF_8)
+              .contains("\"role\":\"node\""))) {
+        return true;
+      }
+      if (k.startsWith("key/") && nodeKeys.containsKey(k.substring(4))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The active node keys, key id to public key. */
+  public Map<String, byte[]> nodeKeys() {
+    return nodeKeys;
+  }
+
+  /** How many node signatures make a majority of the network's nodes. */
+  public int majority() {
+    return nodeKeys.size() / 2 + 1;
+  }
+
+  private int validSignatures(Block b) {
+    int n = 0;
+    Set<String> seen = new java.util.HashSet<>();
+    for (Block.Signature s : b.signatures()) {
+      byte[] pk = nodeKeys.get(s.keyId());
+      if (pk != null && seen.add(s.keyId())
+          && Ed25519.verify(pk, b.header().canonicalBytes(), s.sig())) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private long findQuorumHeight() {
+    long h = latest.header().height();
+    for (long i = h; i >= 0 && i > h - 1024; i--) {
+      Block b = store.block(i);
+      if (b != null && validSignatures(b) >= majority()) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The newest block that a majority of the network's nodes have signed, or null if none of
+   * the recent ones has been yet.
+   */
+  public Block quorumHead() {
+    long h = quorumHeight;
+    RecentBlock r = h < 0 ? null : block(h);
+    return r == null ? null : r.block();
+  }
+
+  /** Takes up to {@code max} of this node's cosignatures that are waiting to be sent. */
+  public List<Cosignature> takeCosignatures(int max) {
+    List<Cosignature> out = new java.util.ArrayList<>();
+    Cosignature c;
+    while (out.size() < max && (c = outbox.poll()) != null) {
+      out.add(c);
+    }
+    return out;
+  }
+
+  /** Puts back cosignatures whose proposal was not ordered. */
+  public void returnCosignatures(List<Cosignature> cs) {
+    outbox.addAll(cs);
+  }
+
+  /**
+   * Adds the other nodes' signatures to the blocks they signed. A signature by a node key that
+   * is not active, or one that does not verify, is ignored. A valid signature over a different
+   * header at a height this node applied means that one of the two diverged: if a majority of
+   * nodes signed that other header, this node is the one, and it must stop.
+   */
+  private Map<Long, Block> applyCosignatures(List<Cosignature> cosigs) throws DivergedException {
+    Map<Long, Block> updated = new TreeMap<>();
+    for (Cosignature c : cosigs) {
+      byte[] pk = nodeKeys.get(c.keyId());
+      if (pk == null || !c.verifies(pk)) {
+        LOG.warn("{}: ignored a cosignature by key {}: {}", nodeName, c.keyId(),
+            pk == null ? "not an active node key" : "it does not verify");
+        continue;
+      }
+      long h = c.header().height();
+      Block ours = updated.get(h);
+      if (ours == null) {
+        RecentBlock r = block(h);
+        ours = r == null ? null : r.block();
+      }
+      if (ours == null) {
+        LOG.warn("{}: ignored a cosignature for height {}, above this node's", nodeName, h);
+        continue;
+      }
+      if (ours.header().equals(c.header())) {
+        if (ours.signatures().stream().noneMatch(s -> s.keyId().equals(c.keyId()))) {
+          List<Block.Signature> sigs = new java.util.ArrayList<>(ours.signatures());
+          sigs.add(c.signature());
+          ours = new Block(ours.header(), sigs);
+          updated.put(h, ours);
+        }
+        continue;
+      }
+      Set<String> signers = dissent.computeIfAbsent(h, k -> new java.util.HashMap<>())
+          .computeIfAbsent(ByteBuffer.wrap(c.header().hash()), k -> new java.util.HashSet<>());
+      signers.add(c.keyId());
+      while (dissent.size() > 1024) {
+        dissent.pollFirstEntry();
+      }
+      String ourHash = org.careledger.core.crypto.Codec.hex(ours.header().hash());
+      String theirs = org.careledger.core.crypto.Codec.hex(c.header().hash());
+      if (signers.size() >= majority()) {
+        String msg = "DIVERGED at height " + h + ": this node applied block " + ourHash
+            + " but " + signers.size() + " of " + nodeKeys.size() + " nodes signed block "
+            + theirs + "; this node's ledger differs from the network's and it stops applying";
+        LOG.error("{}: {}", nodeName, msg);
+        throw new DivergedException(msg);
+      }
+      LOG.error("{}: node key {} signed block {} at height {}, but this node applied {}: one of"
+          + " the two has diverged", nodeName, c.keyId(), theirs, h, ourHash);
+    }
+    return updated;
   }
 
   /** The applied Raft index recorded in the store. */
@@ -217,6 +402,21 @@ public final class LedgerService {
     if (raftIndex <= store.appliedIndex()) {
       return;
     }
+    Map<Long, Block> cosigned = applyCosignatures(proposal.cosignatures());
+    if (!cosigned.isEmpty()) {
+      store.putBlocks(cosigned.values());
+      for (Block b : cosigned.values()) {
+        if (recent.containsKey(b.header().height())) {
+          remember(b);
+        }
+        if (b.header().height() == latest.header().height()) {
+          latest = b;
+        }
+        if (b.header().height() > quorumHeight && validSignatures(b) >= majority()) {
+          quorumHeight = b.header().height();
+        }
+      }
+    }
     Block prev = latest;
     long height = prev.header().height() + 1;
     Ledger.BlockResult r = execution.executeBlock(store.state(), proposal, height,
@@ -231,7 +431,8 @@ public final class LedgerService {
         case TxResult.Committed c -> c.txId();
         case TxResult.Refused f -> f.txId();
       };
-      List<LedgerStore.Write> w = id == null ? null : privateWrites.remove(ByteBuffer.wrap(id));
+      PrivateRows pr = id == null ? null : privateWrites.remove(ByteBuffer.wrap(id));
+      List<LedgerStore.Write> w = pr == null ? null : pr.writes();
       if (w != null && res instanceof TxResult.Committed) {
         rows.addAll(w);
       }
@@ -243,6 +444,15 @@ public final class LedgerService {
         store.commitBlock(block, r.accepted(), r.writes(), r.nodes(), raftIndex, rows);
         remember(block);
         latest = block;
+        if (touchesNodes(r.writes())) {
+          refreshNodeKeys();
+        }
+        if (nodeKeys.size() <= 1) {
+          quorumHeight = height;
+        } else if (nodeKeys.containsKey(nodeKey.keyId())) {
+          outbox.add(new Cosignature(block.header(), nodeKey.keyId(),
+              block.signatures().get(0).sig()));
+        }
       } else {
         store.markApplied(raftIndex);
       }

@@ -40,6 +40,164 @@ public final class NetworkInit {
   /** A member organization that uses another organization's node. */
   public record Member(String id, String name) {}
 
+  /**
+   * One organization of a network that is set up across machines: its ids, its node's Raft
+   * address (as the other nodes reach it) and its HTTP address.
+   */
+  public record OrgPlan(String orgId, String orgName, String adminId, String nodeId,
+      String raftAddress, String http) {}
+
+  /** The public half of an organization's set-up, shared with the other organizations. */
+  public static final String ORG_FILE = "org.json";
+
+  /**
+   * Step 1 on each organization's machine: creates its data dir with a new admin key and node
+   * key, {@code node.json}, and {@code org.json}, the public description (ids, public keys,
+   * Raft address) that it sends to whoever assembles the genesis.
+   */
+  public static Command.OrgSpec createOrg(Path dir, OrgPlan p, char[] passphraseOrNull)
+      throws IOException {
+    if (Files.exists(dir.resolve(NodeConfig.FILE)) || Files.exists(dir.resolve(ORG_FILE))) {
+      throw new IOException(dir + " already holds a node; refusing to overwrite it");
+    }
+    NodeConfig.HostPort.parse(p.raftAddress());
+    NodeConfig.HostPort.parse(p.http());
+    Files.createDirectories(dir.resolve("keys"));
+    Ed25519.KeyPair admin = Ed25519.KeyPair.generate();
+    Ed25519.KeyPair node = Ed25519.KeyPair.generate();
+    Command.OrgSpec spec = new Command.OrgSpec(p.orgId(), p.orgName(), p.adminId(),
+        admin.publicKey(), p.nodeId(), node.publicKey(), p.raftAddress());
+    // checks the ids and names exactly as the genesis will
+    orgSpec(orgJson(spec));
+    KeyFile.write(dir.resolve("keys").resolve("admin.key"), admin, passphraseOrNull);
+    KeyFile.write(dir.resolve("keys").resolve("node.key"), node, passphraseOrNull);
+    admin.destroy();
+    node.destroy();
+    NodeConfig.write(dir, p.nodeId(), p.http());
+    Files.writeString(dir.resolve(ORG_FILE), orgJson(spec).toPrettyString() + "\n");
+    return spec;
+  }
+
+  /** The public description of an organization, as in the genesis command. */
+  public static com.fasterxml.jackson.databind.node.ObjectNode orgJson(Command.OrgSpec spec) {
+    return (com.fasterxml.jackson.databind.node.ObjectNode) CommandCodec.encode(
+        new Command.Genesis(List.of(spec))).get("organizations").get(0);
+  }
+
+  /** Reads an organization's public description; IllegalArgumentException if it is invalid. */
+  public static Command.OrgSpec orgSpec(com.fasterxml.jackson.databind.JsonNode json) {
+    com.fasterxml.jackson.databind.node.ObjectNode cmd =
+        org.careledger.core.json.CanonicalJson.object();
+    cmd.put("type", "genesis");
+    cmd.putArray("organizations").add(json);
+    try {
+      Command.Genesis g = (Command.Genesis) CommandCodec.decode(CommandCodec.GENESIS, cmd);
+      if (g.organizations().get(0).nodeId() == null) {
+        throw new IllegalArgumentException("an organization of the network must run a node");
+      }
+      return g.organizations().get(0);
+    } catch (CommandCodec.CommandException e) {
+      throw new IllegalArgumentException(e.getMessage());
+    }
+  }
+
+  /** Reads {@code org.json} of a data dir or a file sent by another organization. */
+  public static Command.OrgSpec readOrg(Path file) throws IOException {
+    Path f = Files.isDirectory(file) ? file.resolve(ORG_FILE) : file;
+    try {
+      return orgSpec(org.careledger.core.json.CanonicalJson.parse(Files.readAllBytes(f)));
+    } catch (org.careledger.core.json.CanonicalJson.InvalidJsonException
+        | IllegalArgumentException e) {
+      throw new IOException(f + " is not an organization description: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Step 2, on the first organization's machine: the genesis of a network of this organization
+   * (first) and {@code others}, signed with this organization's admin key, written to
+   * {@code dir/genesis.json}. Returns its bytes, to be sent to the other organizations.
+   */
+  public static byte[] genesis(Path dir, String chain, List<Command.OrgSpec> others,
+      char[] passphraseOrNull, long now) throws IOException {
+    if (Files.exists(dir.resolve("genesis.json"))) {
+      throw new IOException(dir + " already has a genesis; refusing to overwrite it");
+    }
+    Command.OrgSpec mine = readOrg(dir);
+    List<Command.OrgSpec> orgs = new java.util.ArrayList<>();
+    orgs.add(mine);
+    orgs.addAll(others);
+    Ed25519.KeyPair admin = KeyFile.read(dir.resolve("keys").resolve("admin.key"),
+        passphraseOrNull);
+    try {
+      if (!java.util.Arrays.equals(admin.publicKey(), mine.adminKey())) {
+        throw new IOException("keys/admin.key does not match " + ORG_FILE);
+      }
+      byte[] genesis = TxCodec.sign(TxCodec.payload(chain, admin.keyId(), "genesis-" + now,
+          now, now + 60_000, CommandCodec.GENESIS,
+          CommandCodec.encode(new Command.Genesis(List.copyOf(orgs)))), admin);
+      try {
+        org.careledger.core.ledger.Ledger.genesis(genesis,
+            org.careledger.core.merkle.MerkleAppender.empty());
+      } catch (IllegalArgumentException e) {
+        throw new IOException("the genesis would be invalid: " + e.getMessage());
+      }
+      Files.write(dir.resolve("genesis.json"), genesis);
+      return genesis;
+    } finally {
+      admin.destroy();
+    }
+  }
+
+  /**
+   * Step 3, on every other organization's machine: checks that {@code genesis} is valid and
+   * lists this organization exactly as its {@code org.json} describes it, then installs it.
+   */
+  public static String join(Path dir, byte[] genesis) throws IOException {
+    if (Files.exists(dir.resolve("genesis.json"))) {
+      throw new IOException(dir + " already has a genesis; refusing to overwrite it");
+    }
+    Command.OrgSpec mine = readOrg(dir);
+    org.careledger.core.ledger.Ledger.Genesis g;
+    try {
+      g = org.careledger.core.ledger.Ledger.genesis(genesis,
+          org.careledger.core.merkle.MerkleAppender.empty());
+    } catch (IllegalArgumentException e) {
+      throw new IOException("not a valid genesis: " + e.getMessage());
+    }
+    boolean listed = g.command().organizations().stream().anyMatch(o ->
+        orgJson(o).equals(orgJson(mine)));
+    if (!listed) {
+      throw new IOException("the genesis does not list organization " + mine.id()
+          + " exactly as " + ORG_FILE + " describes it (ids, keys, address)");
+    }
+    Files.write(dir.resolve("genesis.json"), genesis);
+    return g.ledger().chain();
+  }
+
+  /**
+   * A whole network on one machine (for trying it out and for tests): one data dir per
+   * organization under {@code root}, named by organization id, set up with the same three
+   * steps as across machines.
+   */
+  public static List<Path> network(Path root, String chain, List<OrgPlan> plans,
+      char[] passphraseOrNull, long now) throws IOException {
+    if (plans.isEmpty()) {
+      throw new IllegalArgumentException("a network needs at least one organization");
+    }
+    List<Path> dirs = new java.util.ArrayList<>();
+    List<Command.OrgSpec> specs = new java.util.ArrayList<>();
+    for (OrgPlan p : plans) {
+      Path d = root.resolve(p.orgId());
+      specs.add(createOrg(d, p, passphraseOrNull));
+      dirs.add(d);
+    }
+    byte[] g = genesis(dirs.get(0), chain, specs.subList(1, specs.size()), passphraseOrNull, now);
+    for (Path d : dirs.subList(1, dirs.size())) {
+      join(d, g);
+    }
+    return dirs;
+  }
+
   public static Result init(Path dir, Options o, char[] passphraseOrNull, long now)
       throws IOException {
     if (Files.exists(dir.resolve(NodeConfig.FILE)) || Files.exists(dir.resolve("genesis.json"))) {

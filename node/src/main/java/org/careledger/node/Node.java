@@ -108,6 +108,7 @@ public final class Node implements AutoCloseable {
         connector.getLocalPort(), config.publicUrlOrNull()));
     ApiHandler api = new ApiHandler(name, config.nodeId(), ledger, submitter, tokens,
         ordering::isLeader, metrics);
+    api.leaderId(ordering::leaderIdOrNull);
     Vault vault = Vault.open(config.vaultKeysFile(), passphraseOrNull);
     records = new RecordStore(name, FhirSetup.CONTEXT, submitter, vault, nodeKey);
     metrics.gauge("careledger_vault_integrity_failures", records,

@@ -27,6 +27,7 @@ import org.careledger.core.tx.Refusal;
 import org.careledger.core.tx.Transaction;
 import org.careledger.core.tx.TxCodec;
 import org.careledger.node.LedgerService;
+import org.careledger.node.store.LedgerStore;
 import org.careledger.node.auth.TokenService;
 import org.careledger.node.Receipts;
 import org.careledger.node.Submitter;
@@ -64,6 +65,7 @@ public final class ApiHandler extends Handler.Abstract {
   private final Submitter submitter;
   private final TokenService tokens;
   private final java.util.function.BooleanSupplier isLeader;
+  private volatile java.util.function.Supplier<String> leaderId = () -> null;
   private final PrometheusMeterRegistry metrics;
   private final Timer commitLatency;
   private final Counter committed;
@@ -101,6 +103,11 @@ public final class ApiHandler extends Handler.Abstract {
     }
   }
 
+  /** Where health and status learn the current Raft leader's node id. */
+  public void leaderId(java.util.function.Supplier<String> source) {
+    this.leaderId = source;
+  }
+
   @Override
   public boolean handle(Request request, Response response, Callback callback) {
     String path = Request.getPathInContext(request);
@@ -112,6 +119,10 @@ public final class ApiHandler extends Handler.Abstract {
         o.put("chain", ledger.chain());
         o.put("node", nodeId);
         o.put("leader", isLeader.getAsBoolean());
+        String leader = leaderId.get();
+        if (leader != null) {
+          o.put("leaderId", leader);
+        }
         o.put("height", ledger.latest().header().height());
         o.put("logSize", ledger.latest().header().logSize());
         json(response, callback, 200, o);
@@ -430,7 +441,32 @@ public final class ApiHandler extends Handler.Abstract {
     Matcher m;
     Fields q = Request.extractQueryParameters(request);
     if (path.equals("/api/v1/tree-head")) {
-      return ledger.latest().toJson();
+      String quorum = q.getValue("quorum");
+      if (quorum == null) {
+        return ledger.latest().toJson();
+      }
+      if (!quorum.equals("majority")) {
+        throw new Problem(400, "bad-parameter", "Invalid parameter", "quorum must be 'majority'");
+      }
+      Block b = ledger.quorumHead();
+      if (b == null) {
+        throw new Problem(503, "no-quorum-head", "No majority-signed head yet",
+            "no recent block carries the signatures of a majority of the network's nodes yet");
+      }
+      ObjectNode o = b.toJson();
+      o.put("nodes", ledger.nodeKeys().size());
+      o.put("majority", ledger.majority());
+      return o;
+    }
+    if (path.equals("/api/v1/state-digest")) {
+      LedgerStore.StateDigest d = ledger.store().stateDigest();
+      ObjectNode o = CanonicalJson.object();
+      o.put("height", d.height());
+      o.put("stateDigest", Codec.hex(d.digest()));
+      Block b = ledger.store().block(d.height());
+      o.put("logSize", b.header().logSize());
+      o.put("logRoot", Codec.hex(b.header().logRoot()));
+      return o;
     }
     if (path.equals("/api/v1/status")) {
       Block head = ledger.latest();
@@ -442,6 +478,10 @@ public final class ApiHandler extends Handler.Abstract {
       o.put("height", head.header().height());
       o.put("logSize", head.header().logSize());
       o.put("logRoot", Codec.hex(head.header().logRoot()));
+      o.put("nodes", ledger.nodeKeys().size());
+      o.put("majority", ledger.majority());
+      Block quorum = ledger.quorumHead();
+      o.put("quorumHeight", quorum == null ? -1 : quorum.header().height());
       o.put("appliedIndex", ledger.appliedIndex());
       o.put("you", session.identity());
       o.put("auditReads", auditReads);

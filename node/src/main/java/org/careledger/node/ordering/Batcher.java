@@ -7,6 +7,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.careledger.core.ledger.BlockProposal;
+import org.careledger.core.ledger.Cosignature;
 import org.careledger.core.tx.Transaction;
 import org.careledger.node.LedgerService;
 import org.slf4j.Logger;
@@ -15,10 +16,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Group commit: admitted transactions wait here until the next proposal leaves. While up to
  * {@code maxInFlight} proposals are being ordered, new transactions accumulate, so the batch size
- * grows with the load and one synced Raft entry acknowledges many transactions.
+ * grows with the load and one synced Raft entry acknowledges many transactions. The node's
+ * cosignatures of blocks it applied travel in the same proposals, or alone when there is no
+ * transaction to send.
  */
 public final class Batcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Batcher.class);
+  private static final int MAX_COSIGNATURES = 1000;
+  /** A proposal in flight longer than this makes the node drop and rebuild its Raft client. */
+  private static final long STUCK_NANOS = 8_000_000_000L;
 
   private final String nodeName;
   private final BlockingQueue<Transaction> queue;
@@ -27,6 +33,10 @@ public final class Batcher implements AutoCloseable {
   private final int maxBatch;
   private final Semaphore inFlight;
   private final Thread thread;
+  private final java.util.concurrent.ConcurrentHashMap<Long, Long> inFlightSince =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong proposals =
+      new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean running = true;
 
   public Batcher(String nodeName, RaftOrdering ordering, LedgerService ledger, int queueSize,
@@ -54,13 +64,19 @@ public final class Batcher implements AutoCloseable {
     List<Transaction> batch = new ArrayList<>(maxBatch);
     while (running) {
       try {
-        Transaction first = queue.poll(100, TimeUnit.MILLISECONDS);
-        if (first == null) {
+        unstick();
+        Transaction first = queue.poll(50, TimeUnit.MILLISECONDS);
+        List<Cosignature> cosigs = ledger.takeCosignatures(MAX_COSIGNATURES);
+        if (first == null && cosigs.isEmpty()) {
           continue;
         }
-        inFlight.acquire();
-        batch.add(first);
-        queue.drainTo(batch, maxBatch - 1);
+        while (!inFlight.tryAcquire(500, TimeUnit.MILLISECONDS)) {
+          unstick();
+        }
+        if (first != null) {
+          batch.add(first);
+          queue.drainTo(batch, maxBatch - 1);
+        }
         List<byte[]> bytes = new ArrayList<>(batch.size());
         List<byte[]> ids = new ArrayList<>(batch.size());
         for (Transaction tx : batch) {
@@ -68,18 +84,33 @@ public final class Batcher implements AutoCloseable {
           ids.add(tx.id());
         }
         batch.clear();
-        byte[] proposal = new BlockProposal(System.currentTimeMillis(), ledger.nodeKeyId(), bytes)
-            .encode();
+        byte[] proposal = new BlockProposal(System.currentTimeMillis(), ledger.nodeKeyId(), bytes,
+            cosigs).encode();
+        long seq = proposals.incrementAndGet();
+        inFlightSince.put(seq, System.nanoTime());
         ordering.propose(proposal).whenComplete((ok, err) -> {
+          inFlightSince.remove(seq);
           inFlight.release();
           if (err != null) {
             LOG.warn("{}: a proposal of {} transactions was not ordered: {}", nodeName,
                 ids.size(), err.getClass().getSimpleName());
             ledger.abandon(ids, err);
+            ledger.returnCosignatures(cosigs);
           }
         });
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private void unstick() {
+    long now = System.nanoTime();
+    for (long since : inFlightSince.values()) {
+      if (now - since > STUCK_NANOS) {
+        inFlightSince.clear();
+        ordering.resetClient();
         return;
       }
     }

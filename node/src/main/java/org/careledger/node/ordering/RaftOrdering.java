@@ -56,7 +56,8 @@ public final class RaftOrdering implements AutoCloseable {
 
   private final String nodeName;
   private final RaftServer server;
-  private final RaftClient client;
+  private final RaftProperties props;
+  private volatile RaftClient client;
   private final RaftGroup group;
   private final RaftPeerId self;
 
@@ -76,8 +77,8 @@ public final class RaftOrdering implements AutoCloseable {
     this.server = RaftServer.newBuilder().setServerId(self).setGroup(group)
         .setStateMachine(new LedgerStateMachine(nodeName, ledger)).setProperties(props)
         .setOption(RaftStorage.StartupOption.RECOVER).build();
-    this.client = RaftClient.newBuilder().setProperties(props).setRaftGroup(group)
-        .setClientId(ClientId.randomId()).build();
+    this.props = props;
+    this.client = newClient();
   }
 
   private static RaftProperties properties(Path raftDir, String address) {
@@ -97,6 +98,30 @@ public final class RaftOrdering implements AutoCloseable {
     RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(1000, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2000, TimeUnit.MILLISECONDS));
     return p;
+  }
+
+  private RaftClient newClient() {
+    return RaftClient.newBuilder().setProperties(props).setRaftGroup(group)
+        .setClientId(ClientId.randomId()).build();
+  }
+
+  /**
+   * Replaces the client that sends this node's proposals to the leader, failing whatever it
+   * still has in flight. The batcher calls this when a proposal has waited far longer than a
+   * leader election takes: a client stuck on a leader that froze or vanished is dropped rather
+   * than waited for. A failed proposal may still have been ordered; its transactions then
+   * commit without an acknowledgement, and a client that resends one is told it is a duplicate.
+   */
+  public synchronized void resetClient() {
+    RaftClient old = client;
+    client = newClient();
+    LOG.warn("{}: a proposal waited too long for the leader; reconnecting to the group",
+        nodeName);
+    try {
+      old.close();
+    } catch (IOException e) {
+      LOG.warn("{}: closing the old client failed: {}", nodeName, e.getMessage());
+    }
   }
 
   public void start() throws IOException {
@@ -123,6 +148,16 @@ public final class RaftOrdering implements AutoCloseable {
       return server.getDivision(group.getGroupId()).getInfo().isLeader();
     } catch (IOException e) {
       return false;
+    }
+  }
+
+  /** The current Raft leader's node id, or null while there is none known. */
+  public String leaderIdOrNull() {
+    try {
+      RaftPeerId id = server.getDivision(group.getGroupId()).getInfo().getLeaderId();
+      return id == null ? null : id.toString();
+    } catch (IOException e) {
+      return null;
     }
   }
 
@@ -166,6 +201,11 @@ public final class RaftOrdering implements AutoCloseable {
         BlockProposal proposal = BlockProposal.decode(
             entry.getStateMachineLogEntry().getLogData().toByteArray());
         ledger.apply(proposal, entry.getIndex());
+      } catch (LedgerService.DivergedException e) {
+        LOG.error("{}: stopping: {}", nodeName, e.getMessage());
+        System.err.println("careledger: " + nodeName + " stopped: " + e.getMessage());
+        System.err.flush();
+        Runtime.getRuntime().halt(71);
       } catch (IOException | RuntimeException e) {
         // a block that cannot be written or executed must stop this node, not be skipped:
         // skipping it would let this replica diverge silently

@@ -370,6 +370,21 @@ public final class LedgerStore implements AutoCloseable {
     return true;
   }
 
+  /**
+   * Rewrites stored blocks whose signature list grew (cosignatures from other nodes); the
+   * headers are unchanged.
+   */
+  public void putBlocks(java.util.Collection<Block> updated) throws IOException {
+    try (WriteBatch batch = new WriteBatch()) {
+      for (Block b : updated) {
+        batch.put(blocks, u64(b.header().height()), b.canonicalBytes());
+      }
+      db.write(writeOptions, batch);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot write cosignatures: " + e.getMessage(), e);
+    }
+  }
+
   /** Records that a Raft entry produced no block. */
   public void markApplied(long raftIndex) throws IOException {
     try {
@@ -416,6 +431,38 @@ public final class LedgerStore implements AutoCloseable {
           return;
         }
       }
+    }
+  }
+
+  /** The whole state's digest at one height. */
+  public record StateDigest(long height, byte[] digest) {}
+
+  /**
+   * SHA-256 over every state entry in key order, each as u32 key length, key, u32 value length,
+   * value (the encoding of a block's writes digest, applied to the whole state), read from one
+   * RocksDB snapshot together with the height it belongs to. Nodes that applied the same blocks
+   * report the same digest.
+   */
+  public StateDigest stateDigest() {
+    org.rocksdb.Snapshot snap = db.getSnapshot();
+    try (ReadOptions ro = new ReadOptions().setSnapshot(snap);
+        RocksIterator it = db.newIterator(state, ro)) {
+      long height = longOr(db.get(meta, ro, META_HEIGHT), -1);
+      java.security.MessageDigest md = org.careledger.core.crypto.Sha256.newDigest();
+      ByteBuffer len = ByteBuffer.allocate(4);
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        byte[] v = it.value();
+        md.update(len.clear().putInt(k.length).array());
+        md.update(k);
+        md.update(len.clear().putInt(v.length).array());
+        md.update(v);
+      }
+      return new StateDigest(height, md.digest());
+    } catch (RocksDBException e) {
+      throw new IllegalStateException("ledger read failed: " + e.getMessage(), e);
+    } finally {
+      db.releaseSnapshot(snap);
     }
   }
 

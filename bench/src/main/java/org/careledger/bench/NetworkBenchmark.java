@@ -1,0 +1,97 @@
+package org.careledger.bench;
+
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.careledger.client.ApiClient;
+import org.careledger.client.keys.KeyFile;
+import org.careledger.core.crypto.Ed25519;
+import org.careledger.node.NetworkInit;
+import org.careledger.node.Node;
+import org.careledger.node.NodeConfig;
+
+/**
+ * Committed transactions per second and commit latency of fresh networks of 1, 3 and 5 nodes on
+ * this machine's loopback addresses (node K on 127.0.0.K), measured one after the other in the
+ * same run, with the load spread over all nodes. Every node runs in this JVM, so all of them,
+ * and the load generator, share the machine's cores: each transaction's signature is checked by
+ * every node.
+ */
+public final class NetworkBenchmark {
+  private NetworkBenchmark() {}
+
+  /** One network size and what it managed. */
+  public record Row(int nodes, LoadGenerator.Result result) {}
+
+  public static List<Row> run(int[] sizes, LoadGenerator.Options o, PrintStream log)
+      throws Exception {
+    double raw = LoadGenerator.rawVerifyPerSecond(3);
+    log.printf("baseline: raw Ed25519 verifications %.0f/s on all cores%n", raw);
+    List<Row> rows = new ArrayList<>();
+    for (int n : sizes) {
+      Path root = Files.createTempDirectory(o.workDir(), "network-" + n + "-");
+      List<NetworkInit.OrgPlan> plans = new ArrayList<>();
+      for (int k = 1; k <= n; k++) {
+        String host = "127.0.0." + k;
+        plans.add(new NetworkInit.OrgPlan("org" + k, "Organization " + k, "admin" + k,
+            "node" + k, host + ":" + freePort(host), host + ":0"));
+      }
+      List<Path> dirs = NetworkInit.network(root, "careledger-bench", plans, null,
+          System.currentTimeMillis());
+      List<Node> nodes = new ArrayList<>();
+      try {
+        for (Path d : dirs) {
+          nodes.add(Node.start(NodeConfig.load(d, null), null));
+        }
+        List<String> urls = nodes.stream().map(Node::baseUrl).toList();
+        awaitLeader(urls);
+        Ed25519.KeyPair admin = KeyFile.read(dirs.get(0).resolve("keys/admin.key"), null);
+        log.printf("%d node(s) at %s%n", n, urls);
+        LoadGenerator.Result r = LoadGenerator.load(o, urls, admin, raw, log);
+        log.println("  " + r.format());
+        rows.add(new Row(n, r));
+      } finally {
+        for (Node node : nodes) {
+          node.close();
+        }
+      }
+    }
+    log.println();
+    log.println("| nodes | committed tx/s | ratio to 1 node | p50 ms | p99 ms | p99.9 ms |");
+    log.println("|---|---|---|---|---|---|");
+    double base = rows.get(0).result().txPerSecond();
+    for (Row r : rows) {
+      log.printf("| %d | %.0f | %.2f | %.1f | %.1f | %.1f |%n", r.nodes(),
+          r.result().txPerSecond(), r.result().txPerSecond() / base, r.result().p50ms(),
+          r.result().p99ms(), r.result().p999ms());
+    }
+    return rows;
+  }
+
+  private static int freePort(String host) throws java.io.IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static void awaitLeader(List<String> urls) throws Exception {
+    long end = System.nanoTime() + 60_000_000_000L;
+    while (System.nanoTime() < end) {
+      for (String u : urls) {
+        try {
+          if (new ApiClient(u, null).getPublic("/health").path("leader").asBoolean()) {
+            return;
+          }
+        } catch (org.careledger.client.ApiException e) {
+          // not ready
+        }
+      }
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException("the network elected no leader within 60 s");
+  }
+}

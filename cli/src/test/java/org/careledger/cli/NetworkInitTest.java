@@ -1,0 +1,91 @@
+package org.careledger.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.careledger.client.GenesisFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Setting up a network across machines with the CLI: org, genesis, join, and their refusals. */
+class NetworkInitTest {
+  @TempDir Path tmp;
+
+  private CliTest.Run org(String id, int k) {
+    return CliTest.cli("init", "org", "--data", tmp.resolve(id).toString(), "--org", id,
+        "--org-name", "Org " + k, "--admin", id + "-admin", "--node-id", id + "-node",
+        "--raft", "127.0.0." + k + ":9090", "--http", "127.0.0." + k + ":8080");
+  }
+
+  @Test
+  void threeOrganizationsAgreeOnOneGenesis() throws Exception {
+    assertThat(org("acme", 1).code()).isZero();
+    assertThat(org("lab", 2).code()).isZero();
+    assertThat(org("insurer", 3).code()).isZero();
+    String orgJson = Files.readString(tmp.resolve("lab/org.json"));
+    assertThat(orgJson).contains("\"publicKey\"").doesNotContain("secret");
+
+    CliTest.Run g = CliTest.cli("init", "genesis", "--data", tmp.resolve("acme").toString(),
+        "--chain", "regional", "--member", tmp.resolve("lab/org.json").toString(),
+        "--member", tmp.resolve("insurer").toString());
+    assertThat(g.code()).as(g.out()).isZero();
+    Path genesis = tmp.resolve("acme/genesis.json");
+    GenesisFile parsed = GenesisFile.parse(Files.readAllBytes(genesis));
+    assertThat(parsed.chain()).isEqualTo("regional");
+    assertThat(parsed.command().organizations()).extracting(o -> o.id())
+        .containsExactly("acme", "lab", "insurer");
+
+    assertThat(CliTest.cli("init", "join", "--data", tmp.resolve("lab").toString(),
+        "--genesis", genesis.toString()).code()).isZero();
+    assertThat(Files.readAllBytes(tmp.resolve("lab/genesis.json")))
+        .isEqualTo(Files.readAllBytes(genesis));
+
+    // an organization the genesis does not list refuses it, and installs nothing
+    assertThat(org("stranger", 4).code()).isZero();
+    CliTest.Run refused = CliTest.cli("init", "join", "--data",
+        tmp.resolve("stranger").toString(), "--genesis", genesis.toString());
+    assertThat(refused.code()).isEqualTo(1);
+    assertThat(refused.oneLineError()).as(refused.out()).isTrue();
+    assertThat(refused.out()).contains("does not list organization stranger");
+    assertThat(tmp.resolve("stranger/genesis.json")).doesNotExist();
+
+    // a genesis whose entry for this organization has another key is refused too
+    Path other = tmp.resolve("other");
+    assertThat(CliTest.cli("init", "org", "--data", other.resolve("lab").toString(), "--org",
+        "lab", "--org-name", "Org 2", "--admin", "lab-admin", "--node-id", "lab-node",
+        "--raft", "127.0.0.2:9090").code()).isZero();
+    CliTest.Run wrongKey = CliTest.cli("init", "join", "--data", other.resolve("lab").toString(),
+        "--genesis", genesis.toString());
+    assertThat(wrongKey.code()).isEqualTo(1);
+
+    // a node without its genesis says what to do
+    CliTest.Run noGenesis = CliTest.cli("node", "--data", tmp.resolve("insurer").toString());
+    assertThat(noGenesis.code()).isEqualTo(1);
+    assertThat(noGenesis.out()).contains("init join");
+  }
+
+  @Test
+  void oneMachineNetworkAndBadInput() throws Exception {
+    CliTest.Run r = CliTest.cli("init", "--network", tmp.resolve("net").toString(), "--orgs",
+        "3", "--http-port", "18080", "--raft-port", "19090");
+    assertThat(r.code()).as(r.out()).isZero();
+    for (int k = 1; k <= 3; k++) {
+      assertThat(tmp.resolve("net/org" + k + "/genesis.json")).exists();
+      assertThat(Files.readString(tmp.resolve("net/org" + k + "/node.json")))
+          .contains("127.0.0." + k + ":18080");
+    }
+    assertThat(Files.readAllBytes(tmp.resolve("net/org3/genesis.json")))
+        .isEqualTo(Files.readAllBytes(tmp.resolve("net/org1/genesis.json")));
+
+    CliTest.Run both = CliTest.cli("init", "--network", tmp.resolve("x").toString(), "--data",
+        tmp.resolve("y").toString());
+    assertThat(both.code()).isEqualTo(1);
+    assertThat(both.oneLineError()).isTrue();
+    CliTest.Run badRaft = CliTest.cli("init", "org", "--data", tmp.resolve("z").toString(),
+        "--org", "z", "--org-name", "Z", "--node-id", "z-node", "--raft", "nohostport");
+    assertThat(badRaft.code()).isEqualTo(1);
+    assertThat(badRaft.oneLineError()).as(badRaft.out()).isTrue();
+    assertThat(tmp.resolve("z/keys")).doesNotExist();
+  }
+}
