@@ -84,7 +84,7 @@ public final class LoadGenerator {
       double raw = rawVerifyPerSecond(3);
       log.printf("baseline: raw Ed25519 verifications %.0f/s (%d threads)%n", raw,
           Runtime.getRuntime().availableProcessors());
-      Result r = load(o, url, admin, raw, log);
+      Result r = load(o, List.of(url.split(",")), admin, raw, log);
       log.println(r.format());
       return r;
     } finally {
@@ -124,18 +124,20 @@ public final class LoadGenerator {
     return total.get() / (double) seconds;
   }
 
-  private static Result load(Options o, String url, Ed25519.KeyPair admin, double raw,
-      java.io.PrintStream log) throws Exception {
-    return load(o, List.of(url), admin, raw, log);
-  }
-
   /**
    * Loads a network: request i goes to node i mod n, as when each organization's clients use
-   * their own node. Every node hands its transactions to the leader.
+   * their own node. Every node hands its transactions to the leader. A node that cannot be
+   * reached or answers 503 is skipped for {@link #DOWN_MS} and its requests go to the next
+   * node; the failed request itself counts as failed.
    */
+  /** How long a node that failed a request is skipped. */
+  static final long DOWN_MS = 3_000;
+  /** A request unanswered this long fails (and marks its node down). */
+  static final long REQUEST_TIMEOUT_S = 5;
+
   public static Result load(Options o, List<String> urls, Ed25519.KeyPair admin, double raw,
       java.io.PrintStream log) throws Exception {
-    ApiClient api = new ApiClient(urls.get(0), admin);
+    ApiClient api = new ApiClient(urls, admin);
     String chain = api.get("/api/v1/status").get("chain").asText();
     String[] tokens = new String[urls.size()];
     for (int n = 0; n < urls.size(); n++) {
@@ -190,6 +192,11 @@ public final class LoadGenerator {
       Arrays.fill(latencies, -1);
       AtomicLong ok = new AtomicLong();
       AtomicLong failed = new AtomicLong();
+      java.util.concurrent.atomic.AtomicLongArray downUntil =
+          new java.util.concurrent.atomic.AtomicLongArray(urls.size());
+      for (int n = 0; n < urls.size(); n++) {
+        downUntil.set(n, System.nanoTime());
+      }
       Semaphore window = new Semaphore(o.clients());
       CountDownLatch done = new CountDownLatch(requests);
       long begin = System.nanoTime();
@@ -230,10 +237,10 @@ public final class LoadGenerator {
           }
           body = out.toByteArray();
         }
-        final int node = i % urls.size();
+        final int node = pick(i % urls.size(), downUntil);
         http.newRequest(submits[node]).method("POST")
             .headers(h -> h.put("Authorization", "Bearer " + tokens[node]))
-            .timeout(60, java.util.concurrent.TimeUnit.SECONDS)
+            .timeout(REQUEST_TIMEOUT_S, java.util.concurrent.TimeUnit.SECONDS)
             .body(new org.eclipse.jetty.client.BytesRequestContent(
                 batch == 1 ? "application/json" : "application/x-ndjson", body))
             .send(new org.eclipse.jetty.client.BufferingResponseListener(64 * 1024 * 1024) {
@@ -249,6 +256,9 @@ public final class LoadGenerator {
                   }
                 } else {
                   failed.addAndGet(batch);
+                  if (result.isFailed() || result.getResponse().getStatus() == 503) {
+                    downUntil.set(node, System.nanoTime() + DOWN_MS * 1_000_000L);
+                  }
                 }
                 if (interval == 0) {
                   window.release();
@@ -269,6 +279,19 @@ public final class LoadGenerator {
     } finally {
       http.stop();
     }
+  }
+
+  /** The first node from {@code first} on that is not marked down; {@code first} if all are. */
+  private static int pick(int first, java.util.concurrent.atomic.AtomicLongArray downUntil) {
+    long now = System.nanoTime();
+    int n = downUntil.length();
+    for (int k = 0; k < n; k++) {
+      int c = (first + k) % n;
+      if (downUntil.get(c) - now <= 0) {
+        return c;
+      }
+    }
+    return first;
   }
 
   private static int countReceipts(String ndjson) {

@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
     description = "Run the end-to-end load generator against a running node (--node, --key with"
         + " an org admin key) or a fresh node of its own (--fresh).")
 final class BenchCommand implements Callable<Integer> {
-  @Option(names = "--node", description = "Node API URL.")
+  @Option(names = "--node", description = "Node API URL; several, comma-separated, spread"
+      + " the load over a network's nodes and fail over when one is down.")
   String node;
 
   @Option(names = "--key", description = "An org admin key file (registers the load signers).")

@@ -38,8 +38,10 @@ public final class ApiClient {
   private final Ed25519.KeyPair key;
   private final HttpClient http;
   private volatile int current;
-  private volatile String token;
-  private volatile long tokenExpires;
+  /** Bearer tokens by node base URL: each node issues and knows only its own. */
+  private final java.util.Map<URI, String[]> tokens = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.Map<URI, Object> tokenLocks =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   /** A client for the node(s) at {@code baseUrls}; the first reachable one is used. */
   public ApiClient(List<String> baseUrls, Ed25519.KeyPair keyOrNull) {
@@ -81,15 +83,21 @@ public final class ApiClient {
   }
 
   /** Exchanges a fresh client assertion for a bearer token. */
-  public synchronized String token() throws ApiException {
+  public String token() throws ApiException {
+    return withFailover(this::tokenFor);
+  }
+
+  /** A bearer token of the node at {@code base}, fetched or renewed when needed. */
+  private String tokenFor(URI base) throws ApiException {
     if (key == null) {
       throw new ApiException(0, null, "this command needs a key (--key)");
     }
-    long now = System.currentTimeMillis();
-    if (token != null && now < tokenExpires - 30_000) {
-      return token;
-    }
-    return withFailover(base -> {
+    synchronized (tokenLocks.computeIfAbsent(base, b -> new Object())) {
+      long now = System.currentTimeMillis();
+      String[] held = tokens.get(base);
+      if (held != null && now < Long.parseLong(held[1]) - 30_000) {
+        return held[0];
+      }
       URI endpoint = URI.create(base + TOKEN_PATH);
       String form = "grant_type=client_credentials"
           + "&client_assertion_type=" + enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
@@ -99,10 +107,11 @@ public final class ApiClient {
           .header("Content-Type", "application/x-www-form-urlencoded")
           .POST(HttpRequest.BodyPublishers.ofString(form)).timeout(Duration.ofSeconds(30)).build();
       JsonNode body = send(req);
-      token = body.get("access_token").asText();
-      tokenExpires = now + body.get("expires_in").asLong() * 1000;
+      String token = body.get("access_token").asText();
+      long expires = now + body.get("expires_in").asLong() * 1000;
+      tokens.put(base, new String[] {token, Long.toString(expires)});
       return token;
-    });
+    }
   }
 
   private static String enc(String s) {
@@ -111,10 +120,10 @@ public final class ApiClient {
 
   /** GET with the bearer token and extra headers as name, value pairs. */
   public JsonNode get(String path, String... headers) throws ApiException {
-    String t = token();
     return withFailover(base -> {
       HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
-          .header("Authorization", "Bearer " + t).timeout(Duration.ofSeconds(30)).GET();
+          .header("Authorization", "Bearer " + tokenFor(base)).timeout(Duration.ofSeconds(30))
+          .GET();
       for (int i = 0; i + 1 < headers.length; i += 2) {
         b.header(headers[i], headers[i + 1]);
       }
@@ -135,10 +144,10 @@ public final class ApiClient {
    * refuses it as a duplicate and this returns its receipt instead.
    */
   public JsonNode submit(byte[] tx) throws ApiException {
-    String t = token();
     boolean[] resent = {false};
     try {
       return withFailover(base -> {
+        String t = tokenFor(base);
         try {
           return send(HttpRequest.newBuilder(URI.create(base + "/api/v1/transactions"))
               .header("Authorization", "Bearer " + t).header("Content-Type", "application/json")
@@ -181,10 +190,10 @@ public final class ApiClient {
    */
   public JsonNode request(String method, String path, byte[] body, String... headers)
       throws ApiException {
-    String t = token();
     return withFailover(base -> {
       HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
-          .header("Authorization", "Bearer " + t).header("Content-Type", "application/json")
+          .header("Authorization", "Bearer " + tokenFor(base))
+          .header("Content-Type", "application/json")
           .timeout(Duration.ofSeconds(60))
           .method(method, HttpRequest.BodyPublishers.ofByteArray(body));
       for (int i = 0; i + 1 < headers.length; i += 2) {

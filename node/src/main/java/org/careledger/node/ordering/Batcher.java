@@ -23,8 +23,6 @@ import org.slf4j.LoggerFactory;
 public final class Batcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Batcher.class);
   private static final int MAX_COSIGNATURES = 1000;
-  /** A proposal in flight longer than this makes the node drop and rebuild its Raft client. */
-  private static final long STUCK_NANOS = 8_000_000_000L;
 
   private final String nodeName;
   private final BlockingQueue<Transaction> queue;
@@ -33,10 +31,6 @@ public final class Batcher implements AutoCloseable {
   private final int maxBatch;
   private final Semaphore inFlight;
   private final Thread thread;
-  private final java.util.concurrent.ConcurrentHashMap<Long, Long> inFlightSince =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.AtomicLong proposals =
-      new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean running = true;
 
   public Batcher(String nodeName, RaftOrdering ordering, LedgerService ledger, int queueSize,
@@ -64,15 +58,12 @@ public final class Batcher implements AutoCloseable {
     List<Transaction> batch = new ArrayList<>(maxBatch);
     while (running) {
       try {
-        unstick();
         Transaction first = queue.poll(50, TimeUnit.MILLISECONDS);
         List<Cosignature> cosigs = ledger.takeCosignatures(MAX_COSIGNATURES);
         if (first == null && cosigs.isEmpty()) {
           continue;
         }
-        while (!inFlight.tryAcquire(500, TimeUnit.MILLISECONDS)) {
-          unstick();
-        }
+        inFlight.acquire();
         if (first != null) {
           batch.add(first);
           queue.drainTo(batch, maxBatch - 1);
@@ -86,10 +77,7 @@ public final class Batcher implements AutoCloseable {
         batch.clear();
         byte[] proposal = new BlockProposal(System.currentTimeMillis(), ledger.nodeKeyId(), bytes,
             cosigs).encode();
-        long seq = proposals.incrementAndGet();
-        inFlightSince.put(seq, System.nanoTime());
         ordering.propose(proposal).whenComplete((ok, err) -> {
-          inFlightSince.remove(seq);
           inFlight.release();
           if (err != null) {
             LOG.warn("{}: a proposal of {} transactions was not ordered: {}", nodeName,
@@ -100,17 +88,6 @@ public final class Batcher implements AutoCloseable {
         });
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
-
-  private void unstick() {
-    long now = System.nanoTime();
-    for (long since : inFlightSince.values()) {
-      if (now - since > STUCK_NANOS) {
-        inFlightSince.clear();
-        ordering.resetClient();
         return;
       }
     }

@@ -17,6 +17,8 @@ import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -51,13 +53,25 @@ import org.slf4j.LoggerFactory;
 public final class RaftOrdering implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftOrdering.class);
 
+  /** How long one send to the leader may stay unanswered before it is sent again. */
+  static final long ATTEMPT_TIMEOUT_MS = 4_000;
+  /** How long a proposal is resent before it fails and its transactions are abandoned. */
+  static final long PROPOSE_DEADLINE_MS = 20_000;
+  private static final long RETRY_PAUSE_MS = 100;
+
   /** One member of the Raft group. */
   public record Peer(String id, String address) {}
 
   private final String nodeName;
   private final RaftServer server;
   private final RaftProperties props;
-  private volatile RaftClient client;
+  private final RaftClient client;
+  private final LedgerStateMachine stateMachine;
+  private final ClientId clientId = ClientId.randomId();
+  private final java.util.concurrent.atomic.AtomicLong callIds =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.Set<Attempts> inFlight =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final RaftGroup group;
   private final RaftPeerId self;
 
@@ -74,8 +88,9 @@ public final class RaftOrdering implements AutoCloseable {
         .orElseThrow(() -> new IOException("node " + selfId + " is not a member of the group"));
     RaftProperties props = properties(raftDir, me.getAddress());
     Files.createDirectories(raftDir);
+    this.stateMachine = new LedgerStateMachine(nodeName, ledger, this::leaderChanged);
     this.server = RaftServer.newBuilder().setServerId(self).setGroup(group)
-        .setStateMachine(new LedgerStateMachine(nodeName, ledger)).setProperties(props)
+        .setStateMachine(stateMachine).setProperties(props)
         .setOption(RaftStorage.StartupOption.RECOVER).build();
     this.props = props;
     this.client = newClient();
@@ -93,6 +108,12 @@ public final class RaftOrdering implements AutoCloseable {
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("48MB"));
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("40MB"));
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
+    // Keep the whole Raft log: a node that was down, or wiped, catches up by replaying it.
+    // Snapshots only mark how far the ledger is durable; they are never shipped to another node
+    // (a snapshot file holds no state), so installing one is switched off.
+    RaftServerConfigKeys.Log.setPurgeGap(p, Integer.MAX_VALUE);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, false);
+    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 2000);
     RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(1000, TimeUnit.MILLISECONDS));
@@ -102,26 +123,7 @@ public final class RaftOrdering implements AutoCloseable {
 
   private RaftClient newClient() {
     return RaftClient.newBuilder().setProperties(props).setRaftGroup(group)
-        .setClientId(ClientId.randomId()).build();
-  }
-
-  /**
-   * Replaces the client that sends this node's proposals to the leader, failing whatever it
-   * still has in flight. The batcher calls this when a proposal has waited far longer than a
-   * leader election takes: a client stuck on a leader that froze or vanished is dropped rather
-   * than waited for. A failed proposal may still have been ordered; its transactions then
-   * commit without an acknowledgement, and a client that resends one is told it is a duplicate.
-   */
-  public synchronized void resetClient() {
-    RaftClient old = client;
-    client = newClient();
-    LOG.warn("{}: a proposal waited too long for the leader; reconnecting to the group",
-        nodeName);
-    try {
-      old.close();
-    } catch (IOException e) {
-      LOG.warn("{}: closing the old client failed: {}", nodeName, e.getMessage());
-    }
+        .setClientId(clientId).build();
   }
 
   public void start() throws IOException {
@@ -129,16 +131,137 @@ public final class RaftOrdering implements AutoCloseable {
     LOG.info("{}: raft server {} started in group {}", nodeName, self, group.getGroupId());
   }
 
-  /** Orders a proposal; completes when it is committed and applied (or fails). */
+  /**
+   * Orders a proposal; completes when it is committed and applied, or fails after
+   * {@link #PROPOSE_DEADLINE_MS}.
+   *
+   * <p>The proposal goes to the leader this node's own Raft server knows: straight into the
+   * local server when this node leads, otherwise over the group's gRPC transport to that peer.
+   * Until it is answered it is resent, with the same client id and call id, whenever the leader
+   * changes, the peer refuses it as not (or not yet) leader, the connection fails, or an attempt
+   * gets no answer within {@link #ATTEMPT_TIMEOUT_MS}. Raft's retry cache, which every member
+   * fills as it applies entries, answers a resent call that was already ordered with the
+   * original outcome, so a resend never orders a proposal twice.
+   */
   public CompletableFuture<Void> propose(byte[] proposal) {
-    return client.async().send(Message.valueOf(
-            org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(proposal)))
-        .thenAccept(RaftOrdering::checkReply);
+    Attempts a = new Attempts(callIds.incrementAndGet(), Message.valueOf(
+        org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(proposal)),
+        System.currentTimeMillis() + PROPOSE_DEADLINE_MS);
+    a.send();
+    return a.result;
   }
 
-  private static void checkReply(RaftClientReply reply) {
-    if (!reply.isSuccess()) {
-      throw new IllegalStateException("ordering failed: " + reply.getException());
+  /** Resends in-flight proposals that wait on a peer that is no longer the leader. */
+  void leaderChanged(RaftPeerId newLeader) {
+    for (Attempts a : inFlight) {
+      a.leaderChanged(newLeader);
+    }
+  }
+
+  /** One proposal's sends, until it is answered or its deadline passes. */
+  private final class Attempts {
+    final long callId;
+    final Message message;
+    final long deadline;
+    final CompletableFuture<Void> result = new CompletableFuture<>();
+    private RaftPeerId target;
+    private CompletableFuture<RaftClientReply> attempt;
+
+    Attempts(long callId, Message message, long deadline) {
+      this.callId = callId;
+      this.message = message;
+      this.deadline = deadline;
+      inFlight.add(this);
+      result.whenComplete((ok, err) -> inFlight.remove(this));
+    }
+
+    synchronized void send() {
+      if (result.isDone()) {
+        return;
+      }
+      long left = deadline - System.currentTimeMillis();
+      if (left <= 0) {
+        result.completeExceptionally(new IllegalStateException(
+            "no leader ordered the proposal within " + PROPOSE_DEADLINE_MS + " ms"));
+        return;
+      }
+      RaftPeerId leader = leaderOrNull();
+      if (leader == null) {
+        LOG.warn("{}: call {}: no leader known", nodeName, callId);
+        retryLater();
+        return;
+      }
+      target = leader;
+      RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(clientId)
+          .setServerId(leader).setGroupId(group.getGroupId()).setCallId(callId)
+          .setMessage(message).setType(RaftClientRequest.writeRequestType()).build();
+      CompletableFuture<RaftClientReply> f;
+      try {
+        f = leader.equals(self)
+            ? server.submitClientRequestAsync(request)
+            : client.getClientRpc().sendRequestAsyncUnordered(request);
+      } catch (IOException | RuntimeException e) {
+        f = CompletableFuture.failedFuture(e);
+      }
+      CompletableFuture<RaftClientReply> mine =
+          f.orTimeout(Math.min(ATTEMPT_TIMEOUT_MS, left), TimeUnit.MILLISECONDS);
+      attempt = mine;
+      mine.whenComplete((reply, err) -> answered(mine, leader, reply, err));
+    }
+
+    private void answered(CompletableFuture<RaftClientReply> which, RaftPeerId to,
+        RaftClientReply reply, Throwable err) {
+      synchronized (this) {
+        if (which != attempt || result.isDone()) {
+          return; // an older attempt, superseded by a resend
+        }
+        attempt = null;
+      }
+      if (err != null && !to.equals(self)) {
+        // the transport closes its connection to a peer after a failure; reopen it for resends
+        client.getClientRpc().handleException(target, unwrap(err), true);
+      }
+      if (err == null && reply.isSuccess()) {
+        result.complete(null);
+      } else if (err != null || reply.getNotLeaderException() != null
+          || reply.getLeaderNotReadyException() != null
+          || reply.getLeaderSteppingDownException() != null
+          || reply.getAlreadyClosedException() != null) {
+        LOG.warn("{}: call {} to {} not ordered, retrying: {}", nodeName, callId, to,
+            err != null ? err.toString() : String.valueOf(reply.getException()));
+        retryLater();
+      } else {
+        result.completeExceptionally(
+            new IllegalStateException("ordering failed: " + reply.getException()));
+      }
+    }
+
+    void leaderChanged(RaftPeerId newLeader) {
+      synchronized (this) {
+        if (attempt == null || newLeader == null || newLeader.equals(target)) {
+          return;
+        }
+        attempt = null; // its answer, if one still comes, is ignored
+      }
+      send();
+    }
+
+    private void retryLater() {
+      CompletableFuture.delayedExecutor(RETRY_PAUSE_MS, TimeUnit.MILLISECONDS)
+          .execute(this::send);
+    }
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+        ? t.getCause() : t;
+  }
+
+  private RaftPeerId leaderOrNull() {
+    try {
+      return server.getDivision(group.getGroupId()).getInfo().getLeaderId();
+    } catch (IOException e) {
+      return null;
     }
   }
 
@@ -153,16 +276,13 @@ public final class RaftOrdering implements AutoCloseable {
 
   /** The current Raft leader's node id, or null while there is none known. */
   public String leaderIdOrNull() {
-    try {
-      RaftPeerId id = server.getDivision(group.getGroupId()).getInfo().getLeaderId();
-      return id == null ? null : id.toString();
-    } catch (IOException e) {
-      return null;
-    }
+    RaftPeerId id = leaderOrNull();
+    return id == null ? null : id.toString();
   }
 
   @Override
   public void close() throws IOException {
+    stateMachine.closing = true;
     client.close();
     server.close();
   }
@@ -171,11 +291,47 @@ public final class RaftOrdering implements AutoCloseable {
   static final class LedgerStateMachine extends BaseStateMachine {
     private final String nodeName;
     private final LedgerService ledger;
+    private final java.util.function.Consumer<RaftPeerId> onLeaderChange;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    /** Set when this node shuts its Raft server down itself. */
+    volatile boolean closing;
 
-    LedgerStateMachine(String nodeName, LedgerService ledger) {
+    LedgerStateMachine(String nodeName, LedgerService ledger,
+        java.util.function.Consumer<RaftPeerId> onLeaderChange) {
       this.nodeName = nodeName;
       this.ledger = ledger;
+      this.onLeaderChange = onLeaderChange;
+    }
+
+    @Override
+    public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(
+        org.apache.ratis.proto.RaftProtos.RoleInfoProto role, TermIndex firstInLeaderLog) {
+      // cannot happen while every node keeps its whole log; if it does, replaying is impossible
+      // and carrying on would serve a ledger with a gap
+      stop(72, "the leader's log starts at " + firstInLeaderLog + ", after this node's last"
+          + " entry; this node cannot catch up from the log");
+      return new CompletableFuture<>();
+    }
+
+    @Override
+    public void notifyServerShutdown(org.apache.ratis.proto.RaftProtos.RoleInfoProto role,
+        boolean allServer) {
+      if (!closing) {
+        stop(73, "the Raft server stopped unexpectedly");
+      }
+    }
+
+    private void stop(int code, String why) {
+      RaftOrdering.LOG.error("{}: stopping: {}", nodeName, why);
+      System.err.println("careledger: " + nodeName + " stopped: " + why);
+      System.err.flush();
+      Runtime.getRuntime().halt(code);
+    }
+
+    @Override
+    public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
+      RaftOrdering.LOG.info("{}: leader is now {}", nodeName, newLeader);
+      onLeaderChange.accept(newLeader);
     }
 
     @Override
@@ -202,14 +358,11 @@ public final class RaftOrdering implements AutoCloseable {
             entry.getStateMachineLogEntry().getLogData().toByteArray());
         ledger.apply(proposal, entry.getIndex());
       } catch (LedgerService.DivergedException e) {
-        LOG.error("{}: stopping: {}", nodeName, e.getMessage());
-        System.err.println("careledger: " + nodeName + " stopped: " + e.getMessage());
-        System.err.flush();
-        Runtime.getRuntime().halt(71);
+        stop(71, e.getMessage());
       } catch (IOException | RuntimeException e) {
         // a block that cannot be written or executed must stop this node, not be skipped:
         // skipping it would let this replica diverge silently
-        LOG.error("{}: cannot apply raft entry {}; stopping", nodeName, entry.getIndex(), e);
+        RaftOrdering.LOG.error("{}: cannot apply raft entry {}; stopping", nodeName, entry.getIndex(), e);
         Runtime.getRuntime().halt(70);
       }
       updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
