@@ -1,8 +1,6 @@
 package org.careledger.bench;
 
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,7 +36,7 @@ public final class NetworkBenchmark {
       for (int k = 1; k <= n; k++) {
         String host = "127.0.0." + k;
         plans.add(new NetworkInit.OrgPlan("org" + k, "Organization " + k, "admin" + k,
-            "node" + k, host + ":" + freePort(host), host + ":0"));
+            "node" + k, host + ":" + NetworkInit.freePort(host), host + ":0"));
       }
       List<Path> dirs = NetworkInit.network(root, "careledger-bench", plans, null,
           System.currentTimeMillis());
@@ -70,12 +68,6 @@ public final class NetworkBenchmark {
           r.result().p99ms(), r.result().p999ms());
     }
     return rows;
-  }
-
-  private static int freePort(String host) throws java.io.IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
-      return s.getLocalPort();
-    }
   }
 
   private static void awaitLeader(List<String> urls) throws Exception {

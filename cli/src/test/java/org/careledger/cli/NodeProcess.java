@@ -2,7 +2,6 @@ package org.careledger.cli;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -45,9 +44,7 @@ final class NodeProcess implements AutoCloseable {
   }
 
   static int freePort(String host) throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
-      return s.getLocalPort();
-    }
+    return NetworkInit.freePort(host);
   }
 
   /**
@@ -117,6 +114,12 @@ final class NodeProcess implements AutoCloseable {
         "admin", "node1", "127.0.0.1:" + raft, "127.0.0.1:" + http, members), null,
         System.currentTimeMillis());
     return new NodeProcess(dir, http);
+  }
+
+  /** The node of an existing one-node data dir (for instance a copy of another's). */
+  static NodeProcess existing(Path dir) throws IOException {
+    org.careledger.node.NodeConfig c = org.careledger.node.NodeConfig.load(dir, null);
+    return new NodeProcess(dir, c.httpHost(), c.httpPort(), true);
   }
 
   String url() {

@@ -29,7 +29,8 @@ import org.rocksdb.RocksDB;
 /**
  * 'careledger verify' passes on an intact ledger and, when one byte of stored data is changed
  * (a transaction, a state value, a block header, a log node, or a raw byte of a data file),
- * exits 3 naming the place.
+ * exits 3 naming the place; and a node refuses to start on such a ledger, rather than serve it
+ * or pass it on.
  */
 class TamperDetectionTest {
   @TempDir static Path tmp;
@@ -192,6 +193,51 @@ class TamperDetectionTest {
     Object[] r = cli("verify", "--data", node.dir.toString());
     assertThat(r[0]).as((String) r[1]).isEqualTo(Main.VERIFY_FAILED);
     assertThat((String) r[1]).contains("verification FAILED");
+  }
+
+  @Test
+  void aNodeRefusesToStartOnAChangedStateValue() throws Exception {
+    Path d = copy("start-state");
+    flip(d, "state", "identity/svc".getBytes(StandardCharsets.UTF_8), 3);
+    String log = startAndExpectRefusal(d);
+    assertThat(log).contains("fails verification").contains("state entry 'identity/svc'");
+  }
+
+  @Test
+  void aNodeRefusesToStartOnAChangedBlock() throws Exception {
+    Path d = copy("start-block");
+    byte[] block = readBlock(d, 7);
+    String text = new String(block, StandardCharsets.UTF_8);
+    flip(d, "blocks", u64(7), text.indexOf(",\"txCount\"") - 1);
+    String log = startAndExpectRefusal(d);
+    assertThat(log).contains("fails verification").contains("block 7");
+  }
+
+  @Test
+  void aNodeStartsOnAnIntactCopy() throws Exception {
+    NodeProcess node = NodeProcess.existing(copy("start-intact")).start();
+    try {
+      assertThat(node.logText()).contains("ledger verified at start:").contains("32 transactions");
+    } finally {
+      node.stop();
+    }
+  }
+
+  /** Starts the node of {@code d}; it must exit non-zero without ever answering. */
+  static String startAndExpectRefusal(Path d) throws Exception {
+    NodeProcess node = NodeProcess.existing(d).launch();
+    Integer code;
+    try {
+      code = node.awaitExit(java.time.Duration.ofSeconds(90));
+    } finally {
+      if (node.alive()) {
+        node.kill();
+      }
+    }
+    String log = node.logText();
+    assertThat(code).as(log).isNotNull().isNotEqualTo(0);
+    assertThat(log).doesNotContain("ready at").doesNotContain("raft server node1 started");
+    return log;
   }
 
   static byte[] readBlock(Path dataDir, long h) throws Exception {

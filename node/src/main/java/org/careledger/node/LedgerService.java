@@ -402,6 +402,17 @@ public final class LedgerService {
     if (raftIndex <= store.appliedIndex()) {
       return;
     }
+    if (!nodeKeys.containsKey(proposal.proposer())) {
+      // every node decides this alike from the same state, so skipping keeps them equal; a
+      // block naming a proposer that is not a node would fail verification everywhere
+      LOG.warn("{}: ignored Raft entry {}: its proposer {} is not an active node key", nodeName,
+          raftIndex, proposal.proposer());
+      List<byte[]> ids = proposal.txs().stream()
+          .map(org.careledger.core.crypto.Sha256::hash).toList();
+      store.markApplied(raftIndex);
+      abandon(ids, new IllegalStateException("proposed under a key that is not a node key"));
+      return;
+    }
     Map<Long, Block> cosigned = applyCosignatures(proposal.cosignatures());
     if (!cosigned.isEmpty()) {
       store.putBlocks(cosigned.values());

@@ -174,6 +174,14 @@ public final class NetworkInit {
     return g.ledger().chain();
   }
 
+  /** A TCP port on {@code host} that is free right now (for tests and benchmarks). */
+  public static int freePort(String host) throws IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getByName(host))) {
+      return s.getLocalPort();
+    }
+  }
+
   /**
    * A whole network on one machine (for trying it out and for tests): one data dir per
    * organization under {@code root}, named by organization id, set up with the same three

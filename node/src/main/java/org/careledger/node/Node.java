@@ -83,6 +83,18 @@ public final class Node implements AutoCloseable {
       throw new IOException("the node key does not match the genesis entry of " + name);
     }
     store = LedgerStore.open(config.ledgerDir(), config.ledgerSync());
+    if (config.verifyOnStart() && store.height() > 0) {
+      long t0 = System.nanoTime();
+      LedgerVerifier.Report check = LedgerVerifier.verify(store, genesisBytes);
+      if (check.problem() != null) {
+        throw new IOException("the ledger in " + config.ledgerDir() + " fails verification ("
+            + check.problem() + "); this node will not serve it or join the network."
+            + " Restore the data dir from a backup, or remove ledger/ and raft/ to rebuild"
+            + " it from the other members (docs/operations.md)");
+      }
+      LOG.info("{}: ledger verified at start: {} blocks, {} transactions in {} ms", name,
+          check.blocks(), check.transactions(), (System.nanoTime() - t0) / 1_000_000);
+    }
     LedgerService ledger = LedgerService.open(name, store, genesisBytes, nodeKey);
     ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), peers, ledger.chain(),
         ledger);

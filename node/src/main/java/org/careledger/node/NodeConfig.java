@@ -22,12 +22,15 @@ import org.careledger.core.json.CanonicalJson;
  * of this organization's identities that the treating-relationship rule lets read what the
  * organization holds, default practitioner and service; an empty list turns the rule off),
  * {@code audit-reads} (default true; false skips the access events and exists only to measure
- * what they cost: a node so configured says so at start and in its status).
+ * what they cost: a node so configured says so at start and in its status),
+ * {@code verify-on-start} (default true: before it joins the network or serves anything, the
+ * node replays its whole ledger and compares every block, log node and state entry with the
+ * replay, and refuses to start if one differs; false skips this on very large ledgers).
  */
 public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
     int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite,
     String publicUrlOrNull, java.util.Set<org.careledger.core.contract.Role> treatingRoles,
-    boolean auditReads) {
+    boolean auditReads, boolean verifyOnStart) {
 
   /** The roles the treating-relationship rule covers unless node.json says otherwise. */
   public static final java.util.Set<org.careledger.core.contract.Role> DEFAULT_TREATING_ROLES =
@@ -86,7 +89,8 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         n.path("max-batch").asInt(4000), n.path("queue-size").asInt(50_000),
         n.path("ledger-sync").asBoolean(false), n.path("validate-on-write").asBoolean(false),
         n.hasNonNull("public-url") ? n.get("public-url").asText() : null,
-        treatingRoles(n.get("treating-roles")), n.path("audit-reads").asBoolean(true));
+        treatingRoles(n.get("treating-roles")), n.path("audit-reads").asBoolean(true),
+        n.path("verify-on-start").asBoolean(true));
   }
 
   private static java.util.Set<org.careledger.core.contract.Role> treatingRoles(JsonNode n) {

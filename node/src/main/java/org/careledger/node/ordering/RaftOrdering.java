@@ -88,12 +88,46 @@ public final class RaftOrdering implements AutoCloseable {
         .orElseThrow(() -> new IOException("node " + selfId + " is not a member of the group"));
     RaftProperties props = properties(raftDir, me.getAddress());
     Files.createDirectories(raftDir);
+    dropSnapshotMarkersAhead(raftDir.resolve(groupId.getUuid().toString()).resolve("sm"),
+        ledger.appliedIndex());
     this.stateMachine = new LedgerStateMachine(nodeName, ledger, this::leaderChanged);
     this.server = RaftServer.newBuilder().setServerId(self).setGroup(group)
         .setStateMachine(stateMachine).setProperties(props)
         .setOption(RaftStorage.StartupOption.RECOVER).build();
     this.props = props;
     this.client = newClient();
+  }
+
+  /**
+   * A snapshot marker says the ledger was durable up to its index. If the ledger holds less
+   * (it was lost or removed and is being rebuilt), the markers are removed so that Raft applies
+   * its whole log again; entries the ledger already holds are skipped by their index. Sound
+   * because every node keeps its whole log.
+   */
+  static void dropSnapshotMarkersAhead(Path smDir, long ledgerApplied) throws IOException {
+    if (!Files.isDirectory(smDir)) {
+      return;
+    }
+    List<Path> markers;
+    try (var files = Files.list(smDir)) {
+      markers = files.filter(f -> f.getFileName().toString().startsWith("snapshot.")).toList();
+    }
+    long newest = -1;
+    for (Path f : markers) {
+      String n = f.getFileName().toString();
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("snapshot\\.\\d+_(\\d+)")
+          .matcher(n);
+      if (m.lookingAt()) {
+        newest = Math.max(newest, Long.parseLong(m.group(1)));
+      }
+    }
+    if (newest > ledgerApplied) {
+      LOG.warn("the ledger holds Raft entries up to {} but a snapshot marker says {}: the"
+          + " ledger is rebuilt by applying the Raft log from its start", ledgerApplied, newest);
+      for (Path f : markers) {
+        Files.delete(f);
+      }
+    }
   }
 
   private static RaftProperties properties(Path raftDir, String address) {
