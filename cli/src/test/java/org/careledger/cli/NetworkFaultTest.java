@@ -93,13 +93,14 @@ class NetworkFaultTest {
     try (Network net = new Network(nodes)) {
       net.startAll();
       Load load = net.load(6);
-      load.runFor(Duration.ofSeconds(2));
+      // five node processes share two cores: let them warm up before the fault
+      load.runFor(Duration.ofSeconds(5));
       NodeProcess leader = net.leader();
       NodeProcess follower = net.follower();
       int before = load.acked();
       leader.kill();
       follower.kill();
-      load.runFor(Duration.ofSeconds(4));
+      load.runFor(Duration.ofSeconds(8));
       assertThat(load.acked()).as("three of five go on").isGreaterThan(before + 20);
       leader.start();
       follower.start();

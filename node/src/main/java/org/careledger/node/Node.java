@@ -75,7 +75,15 @@ public final class Node implements AutoCloseable {
     Ed25519.KeyPair nodeKey = KeyFile.read(config.nodeKeyFile(), passphraseOrNull);
     List<RaftOrdering.Peer> peers = genesis.command().organizations().stream()
         .filter(o -> o.nodeId() != null)
-        .map(o -> new RaftOrdering.Peer(o.nodeId(), o.nodeAddress())).toList();
+        .map(o -> new RaftOrdering.Peer(o.nodeId(), o.nodeId().equals(config.nodeId())
+            ? o.nodeAddress() : config.raftPeers().getOrDefault(o.nodeId(), o.nodeAddress())))
+        .toList();
+    for (String id : config.raftPeers().keySet()) {
+      if (peers.stream().noneMatch(p -> p.id().equals(id)) || id.equals(config.nodeId())) {
+        throw new IOException("raft-peers in node.json names " + id
+            + ", which is not another node of the genesis");
+      }
+    }
     Command.OrgSpec mine = genesis.command().organizations().stream()
         .filter(o -> config.nodeId().equals(o.nodeId())).findFirst()
         .orElseThrow(() -> new IOException("node " + config.nodeId() + " is not in the genesis"));

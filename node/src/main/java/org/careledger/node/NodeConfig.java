@@ -25,12 +25,15 @@ import org.careledger.core.json.CanonicalJson;
  * what they cost: a node so configured says so at start and in its status),
  * {@code verify-on-start} (default true: before it joins the network or serves anything, the
  * node replays its whole ledger and compares every block, log node and state entry with the
- * replay, and refuses to start if one differs; false skips this on very large ledgers).
+ * replay, and refuses to start if one differs; false skips this on very large ledgers),
+ * {@code raft-peers} (an object of node id to "host:port": where this node reaches those
+ * peers' Raft endpoints when that differs from the address in the genesis, e.g. through a
+ * private link, a NAT or a tunnel; the genesis address stays what the others use).
  */
 public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
     int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite,
     String publicUrlOrNull, java.util.Set<org.careledger.core.contract.Role> treatingRoles,
-    boolean auditReads, boolean verifyOnStart) {
+    boolean auditReads, boolean verifyOnStart, java.util.Map<String, String> raftPeers) {
 
   /** The roles the treating-relationship rule covers unless node.json says otherwise. */
   public static final java.util.Set<org.careledger.core.contract.Role> DEFAULT_TREATING_ROLES =
@@ -90,7 +93,22 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         n.path("ledger-sync").asBoolean(false), n.path("validate-on-write").asBoolean(false),
         n.hasNonNull("public-url") ? n.get("public-url").asText() : null,
         treatingRoles(n.get("treating-roles")), n.path("audit-reads").asBoolean(true),
-        n.path("verify-on-start").asBoolean(true));
+        n.path("verify-on-start").asBoolean(true), raftPeers(n.get("raft-peers")));
+  }
+
+  private static java.util.Map<String, String> raftPeers(JsonNode n) {
+    if (n == null) {
+      return java.util.Map.of();
+    }
+    if (!n.isObject()) {
+      throw new IllegalArgumentException("raft-peers must map node ids to HOST:PORT");
+    }
+    java.util.Map<String, String> out = new java.util.TreeMap<>();
+    for (var e : n.properties()) {
+      HostPort.parse(e.getValue().asText());
+      out.put(e.getKey(), e.getValue().asText());
+    }
+    return java.util.Map.copyOf(out);
   }
 
   private static java.util.Set<org.careledger.core.contract.Role> treatingRoles(JsonNode n) {
@@ -150,6 +168,7 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         + " max-batch=" + maxBatch + " queue-size=" + queueSize + " ledger-sync=" + ledgerSync
         + " validate-on-write=" + validateOnWrite + " treating-roles=" + treatingRoles
         + " audit-reads=" + auditReads
+        + (raftPeers.isEmpty() ? "" : " raft-peers=" + raftPeers)
         + (publicUrlOrNull == null ? "" : " public-url=" + publicUrlOrNull);
   }
 }
