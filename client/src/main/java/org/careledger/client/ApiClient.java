@@ -39,9 +39,14 @@ public final class ApiClient {
   private final HttpClient http;
   private volatile int current;
   /** Bearer tokens by node base URL: each node issues and knows only its own. */
-  private final java.util.Map<URI, String[]> tokens = new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.Map<URI, Object> tokenLocks =
+  private final java.util.Map<URI, TokenSlot> tokens =
       new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** One node's token; its monitor serializes fetching it. */
+  private static final class TokenSlot {
+    String token;
+    long expires;
+  }
 
   /** A client for the node(s) at {@code baseUrls}; the first reachable one is used. */
   public ApiClient(List<String> baseUrls, Ed25519.KeyPair keyOrNull) {
@@ -92,11 +97,11 @@ public final class ApiClient {
     if (key == null) {
       throw new ApiException(0, null, "this command needs a key (--key)");
     }
-    synchronized (tokenLocks.computeIfAbsent(base, b -> new Object())) {
+    TokenSlot slot = tokens.computeIfAbsent(base, b -> new TokenSlot());
+    synchronized (slot) {
       long now = System.currentTimeMillis();
-      String[] held = tokens.get(base);
-      if (held != null && now < Long.parseLong(held[1]) - 30_000) {
-        return held[0];
+      if (slot.token != null && now < slot.expires - 30_000) {
+        return slot.token;
       }
       URI endpoint = URI.create(base + TOKEN_PATH);
       String form = "grant_type=client_credentials"
@@ -107,10 +112,9 @@ public final class ApiClient {
           .header("Content-Type", "application/x-www-form-urlencoded")
           .POST(HttpRequest.BodyPublishers.ofString(form)).timeout(Duration.ofSeconds(30)).build();
       JsonNode body = send(req);
-      String token = body.get("access_token").asText();
-      long expires = now + body.get("expires_in").asLong() * 1000;
-      tokens.put(base, new String[] {token, Long.toString(expires)});
-      return token;
+      slot.token = body.get("access_token").asText();
+      slot.expires = now + body.get("expires_in").asLong() * 1000;
+      return slot.token;
     }
   }
 

@@ -221,7 +221,7 @@ public final class RaftOrdering implements AutoCloseable {
       }
       RaftPeerId leader = leaderOrNull();
       if (leader == null) {
-        LOG.warn("{}: call {}: no leader known", nodeName, callId);
+        LOG.debug("{}: call {}: no leader known", nodeName, callId);
         retryLater();
         return;
       }
@@ -261,7 +261,9 @@ public final class RaftOrdering implements AutoCloseable {
           || reply.getLeaderNotReadyException() != null
           || reply.getLeaderSteppingDownException() != null
           || reply.getAlreadyClosedException() != null) {
-        LOG.warn("{}: call {} to {} not ordered, retrying: {}", nodeName, callId, to,
+        // expected around a leader change; the leader change itself is logged, and a proposal
+        // that is never ordered is reported by the batcher
+        LOG.debug("{}: call {} to {} not ordered, retrying: {}", nodeName, callId, to,
             err != null ? err.toString() : String.valueOf(reply.getException()));
         retryLater();
       } else {
