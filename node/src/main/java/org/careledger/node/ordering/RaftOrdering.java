@@ -163,6 +163,76 @@ public final class RaftOrdering implements AutoCloseable {
   public void start() throws IOException {
     server.start();
     LOG.info("{}: raft server {} started in group {}", nodeName, self, group.getGroupId());
+    watch.scheduleWithFixedDelay(this::checkFollowers, 1, 1, TimeUnit.SECONDS);
+  }
+
+  /**
+   * How long a follower that answers the leader may stay at the same next index, while the
+   * leader's log is ahead of it, before the leader hands over its leadership.
+   */
+  static final long STUCK_FOLLOWER_MS = 8_000;
+  private final java.util.concurrent.ScheduledExecutorService watch =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "raft-follower-watch");
+        t.setDaemon(true);
+        return t;
+      });
+  private final java.util.Map<String, long[]> followerSeen = new java.util.HashMap<>();
+  private long lastHandOver;
+
+  /**
+   * The leader's safety net for a follower that answers but never catches up. After a kill -9 a
+   * restarted follower's Raft log can end before the index it had acknowledged; the leader then
+   * keeps resending from after that index and the follower keeps refusing it, until the leader
+   * changes. A leader that sees a responsive follower stuck for {@link #STUCK_FOLLOWER_MS}
+   * while its own log is ahead hands its leadership to the most advanced other follower; the
+   * new leader probes the follower's log afresh.
+   */
+  void checkFollowers() {
+    try {
+      org.apache.ratis.server.DivisionInfo info = server.getDivision(group.getGroupId()).getInfo();
+      if (!info.isLeader()) {
+        followerSeen.clear();
+        return;
+      }
+      var followers = info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList();
+      long[] next = info.getFollowerNextIndices();
+      if (next.length != followers.size()) {
+        return;
+      }
+      long now = System.currentTimeMillis();
+      long applied = info.getLastAppliedIndex();
+      String stuck = null;
+      String best = null;
+      long bestNext = -1;
+      for (int i = 0; i < next.length; i++) {
+        var f = followers.get(i);
+        String id = f.getId().getId().toStringUtf8();
+        long[] seen = followerSeen.get(id);
+        if (seen == null || seen[0] != next[i]) {
+          followerSeen.put(id, new long[] {next[i], now});
+          seen = followerSeen.get(id);
+        }
+        boolean answers = f.getLastRpcElapsedTimeMs() < 3_000;
+        if (answers && next[i] <= applied && now - seen[1] >= STUCK_FOLLOWER_MS) {
+          stuck = id;
+        } else if (answers && next[i] > bestNext) {
+          best = id;
+          bestNext = next[i];
+        }
+      }
+      if (stuck == null || best == null || now - lastHandOver < 30_000) {
+        return;
+      }
+      lastHandOver = now;
+      LOG.warn("{}: follower {} answers but its log has not moved from index {} for {} s;"
+          + " handing leadership to {}", nodeName, stuck, followerSeen.get(stuck)[0],
+          (now - followerSeen.get(stuck)[1]) / 1000, best);
+      followerSeen.clear();
+      client.admin().transferLeadership(RaftPeerId.valueOf(best), 5_000);
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("{}: follower check: {}", nodeName, e.toString());
+    }
   }
 
   /**
@@ -310,6 +380,50 @@ public final class RaftOrdering implements AutoCloseable {
     }
   }
 
+  /**
+   * This node's view of the group, for operators: every member with its address and, when
+   * this node leads, how long since each follower last answered and the next log index it is
+   * sent; when this node follows, the leader it follows. Plain JSON-ready values.
+   */
+  public java.util.Map<String, Object> health() {
+    java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+    try {
+      org.apache.ratis.server.DivisionInfo info = server.getDivision(group.getGroupId()).getInfo();
+      out.put("self", self.toString());
+      out.put("role", info.getCurrentRole().name().toLowerCase(java.util.Locale.ROOT));
+      out.put("term", info.getCurrentTerm());
+      out.put("leader", info.getLeaderId() == null ? null : info.getLeaderId().toString());
+      out.put("appliedIndex", info.getLastAppliedIndex());
+      java.util.Map<String, long[]> followers = new java.util.HashMap<>();
+      if (info.isLeader()) {
+        var list = info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList();
+        long[] next = info.getFollowerNextIndices();
+        for (int i = 0; i < list.size() && i < next.length; i++) {
+          followers.put(list.get(i).getId().getId().toStringUtf8(),
+              new long[] {list.get(i).getLastRpcElapsedTimeMs(), next[i]});
+        }
+      }
+      List<java.util.Map<String, Object>> peers = new java.util.ArrayList<>();
+      for (RaftPeer p : group.getPeers()) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        String id = p.getId().toString();
+        m.put("id", id);
+        m.put("address", p.getAddress());
+        m.put("role", id.equals(out.get("leader")) ? "leader" : "follower");
+        long[] f = followers.get(id);
+        if (f != null) {
+          m.put("lastContactMs", f[0]);
+          m.put("nextIndex", f[1]);
+        }
+        peers.add(m);
+      }
+      out.put("peers", peers);
+    } catch (IOException e) {
+      out.put("role", "unavailable");
+    }
+    return out;
+  }
+
   /** The current Raft leader's node id, or null while there is none known. */
   public String leaderIdOrNull() {
     RaftPeerId id = leaderOrNull();
@@ -319,6 +433,7 @@ public final class RaftOrdering implements AutoCloseable {
   @Override
   public void close() throws IOException {
     stateMachine.closing = true;
+    watch.shutdownNow();
     client.close();
     server.close();
   }
