@@ -4,56 +4,13 @@
 import * as L from "./ledger.js";
 import * as S from "./session.js";
 import { describe, when } from "./fhirview.js";
+import { el, field, say, show, guard, fmt } from "./ui.js";
+import { measurements, MEASURES } from "./measure.js";
+import { explorer } from "./explorer.js";
 
-const main = document.getElementById("main");
-const status = document.getElementById("status");
 const PURPOSES = { TREAT: "Treatment", ETREAT: "Emergency treatment", HPAYMT: "Payment",
   HOPERAT: "Healthcare operations", HRESCH: "Research", PATRQT: "At my request",
   PUBHLTH: "Public health" };
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "on") for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
-    else if (k === "class") e.className = v;
-    else if (v === true) e.setAttribute(k, "");
-    else if (v !== false && v !== undefined && v !== null) e.setAttribute(k, v);
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return e;
-}
-
-function field(label, input) {
-  const id = "f-" + Math.random().toString(36).slice(2, 9);
-  input.id = id;
-  return el("div", { class: "field" }, el("label", { for: id }, label), input);
-}
-
-function say(msg) {
-  status.textContent = msg;
-  if (msg) setTimeout(() => { if (status.textContent === msg) status.textContent = ""; }, 6000);
-}
-
-function show(...nodes) {
-  main.replaceChildren(...nodes.flat());
-  main.focus();
-}
-
-async function guard(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    say(e.message || String(e));
-    return undefined;
-  }
-}
-
-function fmt(ms) {
-  return new Date(ms).toLocaleString();
-}
 
 // ------------------------------------------------------------------------ start page
 
@@ -131,18 +88,40 @@ function tabs(items, active, onPick) {
 function home() {
   header();
   if (S.session().role === "patient") patient("timeline");
-  else clinician();
+  else staff(S.session().role === "practitioner" ? "patients" : "ledger");
+}
+
+function staff(tab) {
+  const items = S.session().role === "practitioner"
+    ? [["patients", "Patients"], ["ledger", "Ledger and network"]]
+    : [["ledger", "Ledger and network"]];
+  const body = el("section", { id: "panel", role: "tabpanel" });
+  show(tabs(items, tab, staff), body);
+  if (tab === "ledger") explorer(body);
+  else clinician(body);
 }
 
 // ------------------------------------------------------------------------ patient
 
-const PATIENT_TABS = [["timeline", "My records"], ["consents", "Who may see them"],
+const PATIENT_TABS = [["timeline", "My records"], ["measure", "My measurements"],
+  ["consents", "Who may see them"],
   ["access", "Who saw my data"], ["data", "Download or erase"]];
 
 function patient(tab) {
   const body = el("section", { id: "panel", role: "tabpanel" });
   show(tabs(PATIENT_TABS, tab, patient), body);
-  ({ timeline, consents, access, data })[tab](body);
+  const measure = (b) => measurements(b, async () => decode(await S.get(
+    "/api/v1/patients/me/timeline")));
+  ({ timeline, measure, consents, access, data })[tab](body);
+}
+
+/** The timeline's records, decoded and newest first. */
+function decode(res) {
+  return res.records.map((r) => {
+    const bytes = L.unb64url(r.salted).slice(32);
+    const resource = JSON.parse(new TextDecoder().decode(bytes));
+    return { r, resource, d: describe(resource), date: when(resource) };
+  }).sort((a, b) => (b.date > a.date ? 1 : b.date < a.date ? -1 : 0));
 }
 
 async function timeline(body) {
@@ -151,11 +130,7 @@ async function timeline(body) {
   const res = await guard(() => S.get("/api/v1/patients/me/timeline"));
   if (!res) return;
   document.body.dataset.fetchMs = String(Math.round(performance.now() - t0));
-  const items = res.records.map((r) => {
-    const bytes = L.unb64url(r.salted).slice(32);
-    const resource = JSON.parse(new TextDecoder().decode(bytes));
-    return { r, resource, d: describe(resource), date: when(resource) };
-  }).sort((a, b) => (b.date > a.date ? 1 : b.date < a.date ? -1 : 0));
+  const items = decode(res);
   const types = [...new Set(items.map((i) => i.r.resourceType))].sort();
   const typeSel = el("select", { name: "type" }, el("option", { value: "" }, "All kinds"),
     types.map((t) => el("option", { value: t }, describe({ resourceType: t }).kind + " (" + t + ")")));
@@ -175,8 +150,9 @@ async function timeline(body) {
         b = el("span", { class: "badge pending", "data-record": i.r.record }, "checking…");
         badges.set(i.r.record, b);
       }
-      return el("li", { "data-type": i.r.resourceType },
-        el("div", { class: "row" }, el("span", { class: "kind" }, i.d.kind), b),
+      return el("li", { "data-type": i.r.resourceType, "data-author": i.r.author || false },
+        el("div", { class: "row" }, el("span", { class: "kind" }, i.d.kind
+          + (i.r.author ? " · recorded by you" : "")), b),
         el("div", { class: "title" }, i.d.title),
         i.d.summary ? el("div", {}, i.d.summary) : null,
         el("dl", {}, i.d.details.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
@@ -205,9 +181,13 @@ async function timeline(body) {
         anchored.set(i.r.anchorTx, L.anchoredCommitments(res.anchors[i.r.anchorTx],
           keys || new Map()));
       }
-      await L.verifyRecord(i.r, await anchored.get(i.r.anchorTx));
+      const a = await anchored.get(i.r.anchorTx);
+      await L.verifyRecord(i.r, a);
+      if (i.r.author && a.get("signer") !== S.session().key.keyId) {
+        throw new Error("not signed with your key");
+      }
       b.className = "badge ok";
-      b.textContent = "✓ verified";
+      b.textContent = i.r.author ? "✓ verified · signed by you" : "✓ verified";
       b.title = "Commitment and ledger proof checked in this browser";
       ok++;
     } catch (e) {
@@ -225,9 +205,38 @@ function granteeLabel(g) {
     : rest.replace("@", " at ");
 }
 
+function requestsList(reqs, body) {
+  return el("ul", { class: "list", id: "requests" }, reqs.length === 0
+    ? el("li", { class: "muted" }, "Nobody has asked you for access.")
+    : reqs.slice().sort((a, b) => b.time - a.time).map((r) => el("li", { "data-request": r.id, "data-state": r.state,
+      class: r.state === "open" ? "ask" : "" },
+    el("div", { class: "row" }, el("span", { class: "title" }, r.requester + " at " + r.requesterOrg
+      + " asks for access"), el("span", { class: "badge" }, r.state)),
+    el("div", {}, "For " + r.purposes.map((x) => PURPOSES[x] || x).join(", ") + " · "
+      + (r.types.includes("*") ? "all kinds of records" : r.types.join(", ")) + " · until "
+      + fmt(r.end)),
+    el("div", { class: "muted" }, "Reason: " + r.reason + " · asked " + fmt(r.time)),
+    r.state === "open" ? el("div", { class: "row" },
+      el("button", { type: "button", class: "grant-request", on: { click: () => guard(async () => {
+        await S.submit("consent", { type: "grant",
+          id: L.hex(crypto.getRandomValues(new Uint8Array(16))),
+          grantee: "identity:" + r.requester, types: r.types, purposes: r.purposes,
+          start: Date.now(), end: r.end });
+        say("Access granted as asked, signed with your key.");
+        consents(body);
+      }) } }, "Grant as asked"),
+      el("button", { type: "button", class: "secondary decline-request", on: {
+        click: () => guard(async () => {
+          await S.submit("consent", { type: "decline", id: r.id });
+          say("Declined.");
+          consents(body);
+        }) } }, "Decline")) : null)));
+}
+
 async function consents(body) {
-  const res = await guard(() => S.get("/api/v1/patients/me/consents"));
-  if (!res) return;
+  const [res, asks] = await Promise.all([guard(() => S.get("/api/v1/patients/me/consents")),
+    guard(() => S.get("/api/v1/patients/me/requests"))]);
+  if (!res || !asks) return;
   const kind = el("select", { name: "grantee-kind" }, el("option", { value: "identity" }, "A person"),
     el("option", { value: "org" }, "An organization"),
     el("option", { value: "role" }, "A role at an organization (role@org)"));
@@ -279,7 +288,8 @@ async function consents(body) {
             consents(body);
           }) } }, "Revoke") : null);
     }));
-  body.replaceChildren(el("h2", {}, "Your grants"), list, el("h2", {}, "Grant access"), form);
+  body.replaceChildren(el("h2", {}, "Requests for access"), requestsList(asks.requests, body),
+    el("h2", {}, "Your grants"), list, el("h2", {}, "Grant access"), form);
 }
 
 async function access(body) {
@@ -346,7 +356,7 @@ async function data(body) {
 
 // ------------------------------------------------------------------------ clinician
 
-async function clinician() {
+async function clinician(root) {
   const purpose = el("select", { name: "purpose" }, Object.entries(PURPOSES).map(([c, l]) =>
     el("option", { value: c }, l)));
   const list = el("ul", { class: "list", id: "patients" });
@@ -362,14 +372,14 @@ async function clinician() {
   const direct = el("input", { name: "patient-id", placeholder: "Patient id" });
   const open = el("button", { type: "button", class: "secondary", id: "open", on: {
     click: () => chart(direct.value.trim(), purpose.value) } }, "Open");
-  show(el("h1", {}, "Clinician console"), field("Purpose of use", purpose), find, list,
-    el("h2", {}, "Open a patient by id"), field("Patient id", direct), open);
+  root.replaceChildren(el("h1", {}, "Clinician console"), field("Purpose of use", purpose), find,
+    list, el("h2", {}, "Open a patient by id"), field("Patient id", direct), open);
 }
 
 async function chart(id, purpose, reason) {
   const panel = el("section", { id: "chart" });
-  show(el("button", { type: "button", class: "secondary", on: { click: clinician } }, "← Back"),
-    el("h1", {}, "Patient " + id), panel);
+  show(el("button", { type: "button", class: "secondary", on: { click: () => staff("patients") } },
+    "← Back"), el("h1", {}, "Patient " + id), panel);
   const headers = { "X-Purpose-Of-Use": reason ? "ETREAT" : purpose };
   if (reason) headers["X-Break-Glass-Reason"] = reason;
   try {
@@ -400,8 +410,38 @@ async function chart(id, purpose, reason) {
       el("p", {}, "Only in an emergency. Your name, the reason and every record you open are"
         + " written to the ledger and the patient is told at once."),
       field("Reason", reasonBox),
-      el("button", { type: "submit", class: "danger" }, "Break the glass")));
+      el("button", { type: "submit", class: "danger" }, "Break the glass")),
+      askForm(id, purpose));
   }
+}
+
+/** Asks the patient for access: a consent.request signed with the clinician's key. */
+function askForm(id, purpose) {
+  const why = el("textarea", { name: "ask-reason", required: true, rows: 2, maxlength: 200 });
+  const until = el("input", { type: "date", name: "ask-until", required: true,
+    value: new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10) });
+  const out = el("p", { id: "ask-result", role: "status" });
+  return el("form", { id: "ask", class: "card", on: { submit: (ev) => {
+    ev.preventDefault();
+    guard(async () => {
+      const who = await S.get("/api/v1/patients/lookup?id=" + encodeURIComponent(id));
+      if (!who.enrolled) {
+        throw new Error("this patient has not enrolled in CareLedger yet; they cannot be asked"
+          + " here");
+      }
+      const end = new Date(until.value + "T23:59:59").getTime();
+      if (!(end > Date.now())) throw new Error("the end date must be in the future");
+      const r = await S.submit("consent", { type: "request",
+        id: L.hex(crypto.getRandomValues(new Uint8Array(16))), org: who.org, patient: who.patient,
+        purposes: [purpose], types: ["*"], end, reason: why.value.trim() });
+      out.textContent = "Request sent; the patient sees it in their portal (transaction "
+        + r.txId.slice(0, 16) + "…).";
+    });
+  } } }, el("h2", {}, "Ask the patient for access"),
+  el("p", { class: "muted" }, "The patient is shown who asks, for what purpose and why, and"
+    + " decides with their own key."),
+  field("Why you need access", why), field("Until", until),
+  el("button", { type: "submit", class: "secondary" }, "Send request"), out);
 }
 
 start();

@@ -174,13 +174,69 @@ export async function verifyReceipt(receipt, nodeKeys) {
 
 /**
  * Checks the receipt of a records transaction once and returns its anchored commitments:
- * a map from "record/version" to the commitment (hex).
+ * a map from "record/version" to the commitment (hex). A patient's own measurement is
+ * anchored by their signed patients.contribute (version 1); the map then also records its
+ * signer under "signer".
  */
 export async function anchoredCommitments(receipt, nodeKeys) {
   const payload = await verifyReceipt(receipt, nodeKeys);
   const out = new Map();
-  for (const v of (payload.command && payload.command.versions) || []) {
+  const c = payload.command || {};
+  if (payload.contract === "patients" && c.type === "contribute") {
+    out.set(c.record + "/1", c.commitment);
+    out.set("signer", payload.signer);
+    return out;
+  }
+  for (const v of c.versions || []) {
     out.set(v.record + "/" + v.version, v.commitment);
+  }
+  return out;
+}
+
+/**
+ * RFC 9162 section 2.1.4.2: does the consistency proof show that the tree of size1 with
+ * root1 is a prefix of the tree of size2 with root2?
+ */
+export async function verifyConsistency(size1, size2, proof, root1, root2) {
+  if (size1 > size2) return false;
+  if (size1 === size2) return proof.length === 0 && equal(root1, root2);
+  if (size1 === 0) return proof.length === 0;
+  if (proof.length === 0) return false;
+  let path = proof.slice();
+  if ((size1 & (size1 - 1)) === 0) path = [root1, ...path];
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await sha256(concat(Uint8Array.of(1), c, fr));
+      sr = await sha256(concat(Uint8Array.of(1), c, sr));
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = await sha256(concat(Uint8Array.of(1), sr, c));
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(fr, root1) && equal(sr, root2);
+}
+
+/** Checks a tree head's signatures; returns the key ids (of nodeKeys) whose signature holds. */
+export async function headSigners(block, nodeKeys) {
+  const bytes = utf8(canonical(block.header));
+  const out = [];
+  for (const s of block.signatures) {
+    const k = nodeKeys.get(s.keyId);
+    if (k && await verify(k, unb64url(s.sig), bytes)) out.push(s.keyId);
   }
   return out;
 }

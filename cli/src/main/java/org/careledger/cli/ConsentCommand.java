@@ -20,9 +20,10 @@ import picocli.CommandLine.Option;
 
 @picocli.CommandLine.Command(name = "consent", mixinStandardHelpOptions = true,
     description = "A patient's consents, signed with the patient's own key: grant, revoke,"
-        + " list.",
+        + " list; a practitioner's request for access, and the patient's answer.",
     subcommands = {ConsentCommand.Grant.class, ConsentCommand.Revoke.class,
-        ConsentCommand.ListGrants.class})
+        ConsentCommand.ListGrants.class, ConsentCommand.Ask.class,
+        ConsentCommand.ListRequests.class, ConsentCommand.Decline.class})
 final class ConsentCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -77,11 +78,9 @@ final class ConsentCommand implements Runnable {
       if (days < 1 || days > 3650) {
         throw new IllegalArgumentException("--days must be 1..3650");
       }
-      byte[] id = new byte[16];
-      new java.security.SecureRandom().nextBytes(id);
       long now = System.currentTimeMillis();
       List<String> t = records.isEmpty() || !types.equals(List.of("*")) ? types : List.of();
-      Command.Grant g = new Command.Grant(HexFormat.of().formatHex(id), grantee, t, records,
+      Command.Grant g = new Command.Grant(newId(), grantee, t, records,
           purposes, now, now + days * 86_400_000L, exclude);
       if (fhir.fhir) {
         Ed25519.KeyPair key = client.loadKey();
@@ -180,6 +179,92 @@ final class ConsentCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       printGrants(client.connect(client.loadKey()).get("/api/v1/patients/me/consents"));
+      return 0;
+    }
+  }
+
+  private static String newId() {
+    byte[] id = new byte[16];
+    new java.security.SecureRandom().nextBytes(id);
+    return HexFormat.of().formatHex(id);
+  }
+
+  @picocli.CommandLine.Command(name = "request", mixinStandardHelpOptions = true,
+      description = "As a practitioner: ask a patient for access to their records at the node"
+          + " you connect to."
+          + " The patient sees who asks, for what and why, and decides.")
+  static final class Ask implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Option(names = "--patient", required = true,
+        description = "The patient's FHIR id at the node's organization.")
+    String patient;
+
+    @Option(names = "--purpose", split = ",", defaultValue = "TREAT",
+        description = "Purposes of use (FHIR v3 PurposeOfUse), e.g. TREAT.")
+    List<String> purposes;
+
+    @Option(names = "--types", split = ",", defaultValue = "*",
+        description = "Resource types, or * for all.")
+    List<String> types;
+
+    @Option(names = "--days", defaultValue = "30", description = "For this many days.")
+    int days;
+
+    @Option(names = "--reason", required = true, description = "Why you need access.")
+    String reason;
+
+    @Override
+    public Integer call() throws Exception {
+      if (days < 1 || days > 3650) {
+        throw new IllegalArgumentException("--days must be 1..3650");
+      }
+      JsonNode who = client.connect(client.loadKey()).get("/api/v1/patients/lookup?id="
+          + java.net.URLEncoder.encode(patient, StandardCharsets.UTF_8));
+      if (!who.get("enrolled").asBoolean()) {
+        throw new IllegalArgumentException("patient " + patient + " has not enrolled yet");
+      }
+      String id = newId();
+      Submitter.submit(client, new Command.RequestAccess(id, who.get("org").asText(),
+          who.get("patient").asText(),
+          purposes, types, System.currentTimeMillis() + days * 86_400_000L, reason), null);
+      System.out.println("request " + id);
+      return 0;
+    }
+  }
+
+  @picocli.CommandLine.Command(name = "requests", mixinStandardHelpOptions = true,
+      description = "As a patient: the requests for access made to you.")
+  static final class ListRequests implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Override
+    public Integer call() throws Exception {
+      JsonNode body = client.connect(client.loadKey()).get("/api/v1/patients/me/requests");
+      for (JsonNode r : body.get("requests")) {
+        System.out.println("  request " + r.get("id").asText() + "  " + r.get("state").asText()
+            + "  from " + r.get("requester").asText() + " at " + r.get("requesterOrg").asText()
+            + "  for " + r.get("purposes") + " " + r.get("types") + "  until "
+            + Instant.ofEpochMilli(r.get("end").asLong()) + "  reason: "
+            + r.get("reason").asText());
+      }
+      return 0;
+    }
+  }
+
+  @picocli.CommandLine.Command(name = "decline", mixinStandardHelpOptions = true,
+      description = "As a patient: decline a request for access (grant it with 'consent"
+          + " grant').")
+  static final class Decline implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Option(names = "--id", required = true, description = "The request id.")
+    String id;
+
+    @Override
+    public Integer call() throws Exception {
+      Submitter.submit(client, new Command.DeclineRequest(id), null);
+      System.out.println("declined " + id);
       return 0;
     }
   }

@@ -107,6 +107,26 @@ class ConsentFlowTest {
     }
     assertThat(dr.get("/Observation/" + obs).statusCode()).isEqualTo(403);
 
+    // the clinician asks the patient for access; the patient sees it and declines it
+    CliTest.Run ask = CliTest.cli("consent", "request", "--node", url, "--key",
+        drFile.toString(), "--patient", patientId, "--purpose", "TREAT", "--reason",
+        "second opinion");
+    assertThat(ask.code()).as(ask.out()).isZero();
+    String askId = ask.out().replaceAll("(?s).*request ([0-9a-f]{32}).*", "$1");
+    assertThat(CliTest.cli("consent", "request", "--node", url, "--key", drFile.toString(),
+        "--patient", "no-such-patient", "--reason", "x").code()).isEqualTo(Main.FAILED);
+    CliTest.Run asks = CliTest.cli("consent", "requests", "--node", url, "--key",
+        patientKey.toString());
+    assertThat(asks.out()).contains("request " + askId + "  open  from dr-bea at org2")
+        .contains("second opinion");
+    assertThat(CliTest.cli("consent", "decline", "--node", url, "--key", drFile.toString(),
+        "--id", askId).code()).isEqualTo(Main.FAILED);
+    assertThat(CliTest.cli("consent", "decline", "--node", url, "--key", patientKey.toString(),
+        "--id", askId).code()).isZero();
+    assertThat(CliTest.cli("consent", "requests", "--node", url, "--key",
+        patientKey.toString()).out()).contains("request " + askId + "  declined");
+    assertThat(dr.get("/Observation/" + obs).statusCode()).isEqualTo(403);
+
     // the patient grants TREAT to dr-bea, except PSY-labelled records
     CliTest.Run grant = CliTest.cli("consent", "grant", "--node", url, "--key",
         patientKey.toString(), "--grantee", "identity:dr-bea", "--purpose", "TREAT",

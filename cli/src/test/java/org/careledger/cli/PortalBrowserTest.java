@@ -199,13 +199,13 @@ class PortalBrowserTest {
     desk.click("#open");
   }
 
-  private static String body(Browser b, String data) {
+  static String body(Browser b, String data) {
     return (String) ((JavascriptExecutor) b.driver).executeScript(
         "return document.body.dataset['" + data + "'] || null;");
   }
 
   /** What sticks out of a too-narrow page, for the failure message. */
-  private static String overflow(Browser b) {
+  static String overflow(Browser b) {
     return (String) ((JavascriptExecutor) b.driver).executeScript(
         "const w = window.innerWidth; return 'viewport ' + w + ', page '"
             + " + document.documentElement.scrollWidth + ': ' + [...document.querySelectorAll("
@@ -214,7 +214,7 @@ class PortalBrowserTest {
             + " + Math.round(e.getBoundingClientRect().right)).join(', ');");
   }
 
-  private static boolean noHorizontalScroll(Browser b) {
+  static boolean noHorizontalScroll(Browser b) {
     return (Boolean) ((JavascriptExecutor) b.driver).executeScript(
         "return document.documentElement.scrollWidth <= window.innerWidth;");
   }

@@ -52,6 +52,26 @@ public final class Node implements AutoCloseable {
   private RecordStore records;
   private Gatekeeper gatekeeper;
 
+  /** What the status shows of the start-up ledger check (it refuses to start on a failure). */
+  private static com.fasterxml.jackson.databind.node.ObjectNode verifyResult(
+      LedgerVerifier.Report r, long ms, boolean enabled) {
+    var o = org.careledger.core.json.CanonicalJson.object();
+    o.put("when", "start");
+    o.put("time", System.currentTimeMillis());
+    if (r == null) {
+      o.put("result", enabled ? "empty ledger" : "not run (verify-on-start is off)");
+      return o;
+    }
+    o.put("result", r.ok() ? "ok" : "failed");
+    o.put("blocks", r.blocks());
+    o.put("transactions", r.transactions());
+    o.put("ms", ms);
+    if (r.logRoot() != null) {
+      o.put("logRoot", org.careledger.core.crypto.Codec.hex(r.logRoot()));
+    }
+    return o;
+  }
+
   private Node(NodeConfig config) {
     this.config = config;
   }
@@ -91,6 +111,8 @@ public final class Node implements AutoCloseable {
       throw new IOException("the node key does not match the genesis entry of " + name);
     }
     store = LedgerStore.open(config.ledgerDir(), config.ledgerSync());
+    LedgerVerifier.Report verified = null;
+    long verifyMs = 0;
     if (config.verifyOnStart() && store.height() > 0) {
       long t0 = System.nanoTime();
       LedgerVerifier.Report check = LedgerVerifier.verify(store, genesisBytes);
@@ -100,8 +122,10 @@ public final class Node implements AutoCloseable {
             + " Restore the data dir from a backup, or remove ledger/ and raft/ to rebuild"
             + " it from the other members (docs/operations.md)");
       }
+      verifyMs = (System.nanoTime() - t0) / 1_000_000;
+      verified = check;
       LOG.info("{}: ledger verified at start: {} blocks, {} transactions in {} ms", name,
-          check.blocks(), check.transactions(), (System.nanoTime() - t0) / 1_000_000);
+          check.blocks(), check.transactions(), verifyMs);
     }
     LedgerService ledger = LedgerService.open(name, store, genesisBytes, nodeKey);
     ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), peers, ledger.chain(),
@@ -129,6 +153,8 @@ public final class Node implements AutoCloseable {
     ApiHandler api = new ApiHandler(name, config.nodeId(), ledger, submitter, tokens,
         ordering::isLeader, metrics);
     api.leaderId(ordering::leaderIdOrNull);
+    api.network(ordering::health);
+    api.verifiedAtStart(verifyResult(verified, verifyMs, config.verifyOnStart()));
     Vault vault = Vault.open(config.vaultKeysFile(), passphraseOrNull);
     records = new RecordStore(name, FhirSetup.CONTEXT, submitter, vault, nodeKey);
     metrics.gauge("careledger_vault_integrity_failures", records,

@@ -71,8 +71,18 @@ public sealed interface Command {
   record RequestErasure(String org, String legalBasis) implements Patients {}
 
   /**
-   * Commands of the {@code consent} contract, signed by the patient's own key only. Each grant
-   * is its own state entry, so concurrent grants never conflict.
+   * A record the patient wrote themselves (a measurement from their phone), held by
+   * {@code org}'s vault: its pseudonymous id, resource type and the commitment
+   * SHA-256(salt || resource bytes). Signed by the patient, so no node can author it; the
+   * patient pseudonym is the signer's link at {@code org}.
+   */
+  record Contribute(String org, String record, String resourceType, byte[] commitment)
+      implements Patients {}
+
+  /**
+   * Commands of the {@code consent} contract. Grants, revocations and declines are signed by
+   * the patient's own key only; a practitioner may only ask. Each grant and request is its own
+   * state entry, so concurrent ones never conflict.
    */
   sealed interface Consent extends Command {}
 
@@ -87,6 +97,18 @@ public sealed interface Command {
 
   /** Revokes one of the signer's grants. */
   record RevokeGrant(String id) implements Consent {}
+
+  /**
+   * A practitioner (of any member organization) asks the patient known by pseudonym
+   * {@code patient} at custodian {@code org} for access: purposes, resource types ({@code *}
+   * for all), until {@code end}, and why. It grants nothing; the patient is shown it and may
+   * grant or decline.
+   */
+  record RequestAccess(String id, String org, String patient, List<String> purposes,
+      List<String> types, long end, String reason) implements Consent {}
+
+  /** The patient declines one of the requests made to them. */
+  record DeclineRequest(String id) implements Consent {}
 
   /**
    * Commands of the {@code access} contract, issued by the node that decided: who asked for

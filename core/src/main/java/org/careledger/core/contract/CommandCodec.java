@@ -123,6 +123,12 @@ public final class CommandCodec {
             fields(cmd, Set.of("type", "org", "legalBasis"), Set.of());
             yield new Command.RequestErasure(id(cmd, "org"), label(cmd, "legalBasis"));
           }
+          case "contribute" -> {
+            fields(cmd, Set.of("type", "org", "record", "resourceType", "commitment"), Set.of());
+            yield new Command.Contribute(id(cmd, "org"), pseudonym(cmd.get("record")),
+                text(cmd, "resourceType", RESOURCE_TYPE), Codec.unhex(text(cmd, "commitment",
+                    Pattern.compile("[0-9a-f]{64}")), 32, "commitment"));
+          }
           default -> throw unknownCommand(contract, t);
         };
         case CONSENT -> switch (t) {
@@ -136,14 +142,7 @@ public final class CommandCodec {
             if (types.isEmpty() && records.isEmpty()) {
               throw new IllegalArgumentException("a grant's scope needs types or records");
             }
-            List<String> purposes = strings(cmd.get("purposes"), "purposes",
-                Pattern.compile("[A-Z]{2,16}"), 1, PURPOSES.size());
-            for (String p : purposes) {
-              if (!PURPOSES.contains(p)) {
-                throw new IllegalArgumentException("unknown purpose of use '" + p
-                    + "'; expected one of " + new java.util.TreeSet<>(PURPOSES));
-              }
-            }
+            List<String> purposes = purposes(cmd);
             long start = positive(cmd, "start");
             long end = positive(cmd, "end");
             if (end <= start) {
@@ -157,6 +156,18 @@ public final class CommandCodec {
           case "revoke" -> {
             fields(cmd, Set.of("type", "id"), Set.of());
             yield new Command.RevokeGrant(pseudonym(cmd.get("id")));
+          }
+          case "request" -> {
+            fields(cmd, Set.of("type", "id", "org", "patient", "purposes", "types", "end",
+                "reason"), Set.of());
+            yield new Command.RequestAccess(pseudonym(cmd.get("id")), id(cmd, "org"),
+                pseudonym(cmd.get("patient")), purposes(cmd), strings(cmd.get("types"), "types",
+                    Pattern.compile("\\*|[A-Z][A-Za-z]{1,63}"), 1, MAX_SCOPE),
+                positive(cmd, "end"), label(cmd, "reason"));
+          }
+          case "decline" -> {
+            fields(cmd, Set.of("type", "id"), Set.of());
+            yield new Command.DeclineRequest(pseudonym(cmd.get("id")));
           }
           default -> throw unknownCommand(contract, t);
         };
@@ -190,6 +201,18 @@ public final class CommandCodec {
     } catch (IllegalArgumentException e) {
       throw new CommandException(Refusal.Reason.MALFORMED, e.getMessage());
     }
+  }
+
+  private static List<String> purposes(JsonNode cmd) {
+    List<String> purposes = strings(cmd.get("purposes"), "purposes",
+        Pattern.compile("[A-Z]{2,16}"), 1, PURPOSES.size());
+    for (String p : purposes) {
+      if (!PURPOSES.contains(p)) {
+        throw new IllegalArgumentException("unknown purpose of use '" + p
+            + "'; expected one of " + new java.util.TreeSet<>(PURPOSES));
+      }
+    }
+    return purposes;
   }
 
   private static CommandException unknownCommand(String contract, String type) {
@@ -266,6 +289,13 @@ public final class CommandCodec {
         o.put("org", e.org());
         o.put("legalBasis", e.legalBasis());
       }
+      case Command.Contribute k -> {
+        o.put("type", "contribute");
+        o.put("org", k.org());
+        o.put("record", k.record());
+        o.put("resourceType", k.resourceType());
+        o.put("commitment", Codec.hex(k.commitment()));
+      }
       case Command.Grant g -> {
         o.put("type", "grant");
         o.put("id", g.id());
@@ -286,6 +316,20 @@ public final class CommandCodec {
       case Command.RevokeGrant r -> {
         o.put("type", "revoke");
         o.put("id", r.id());
+      }
+      case Command.RequestAccess r -> {
+        o.put("type", "request");
+        o.put("id", r.id());
+        o.put("org", r.org());
+        o.put("patient", r.patient());
+        r.purposes().forEach(o.putArray("purposes")::add);
+        r.types().forEach(o.putArray("types")::add);
+        o.put("end", r.end());
+        o.put("reason", r.reason());
+      }
+      case Command.DeclineRequest d -> {
+        o.put("type", "decline");
+        o.put("id", d.id());
       }
       case Command.LogAccess l -> {
         o.put("type", "log");

@@ -13,11 +13,15 @@ import org.careledger.core.tx.Transaction;
 /**
  * The consent contract: grants and revocations, each signed by the patient's own key. State:
  * {@code consent/<patient identity>/<grant id>}, the grant as signed plus its status, the
- * transaction and block time of the grant and, once revoked, of the revocation.
+ * transaction and block time of the grant and, once revoked, of the revocation. Practitioners'
+ * requests for access: {@code access-request/<patient identity>/<request id>}, open until the
+ * patient declines (or grants, which the portal shows beside it).
  */
 public final class Consents {
   public static final String ACTIVE = "active";
   public static final String REVOKED = "revoked";
+  public static final String OPEN = "open";
+  public static final String DECLINED = "declined";
 
   private Consents() {}
 
@@ -85,6 +89,65 @@ public final class Consents {
     v.put("revokeTx", tx.idHex());
     state.put(key, CanonicalJson.canonicalize(v));
     return null;
+  }
+
+  public static String requestKey(String patient, String request) {
+    return "access-request/" + patient + "/" + request;
+  }
+
+  /**
+   * A practitioner's request for access to a patient's records at a custodian: stored under
+   * the patient's identity as {@code open}, and shown in the patient's event list.
+   */
+  static Refusal request(Command.RequestAccess r, Membership.Identity signer, Transaction tx,
+      StateOverlay state, long time) {
+    String patient = Patients.owner(state, r.org(), r.patient());
+    if (patient == null) {
+      return Refusal.of(Refusal.Reason.NOT_FOUND, "no enrolled patient " + r.patient()
+          + " at " + r.org());
+    }
+    if (r.end() <= time) {
+      return Refusal.of(Refusal.Reason.MALFORMED, "the request's end is in the past");
+    }
+    String key = requestKey(patient, r.id());
+    if (state.getOrNull(key) != null) {
+      return Refusal.of(Refusal.Reason.CONFLICT, "request " + r.id() + " already exists");
+    }
+    ObjectNode v = CommandCodec.encode(r);
+    v.remove("type");
+    v.put("requester", signer.id());
+    v.put("requesterOrg", signer.org());
+    v.put("status", OPEN);
+    v.put("time", time);
+    v.put("tx", tx.idHex());
+    state.put(key, CanonicalJson.canonicalize(v));
+    Patients.event(state, patient, "access-requested", signer.org(), tx, time);
+    return null;
+  }
+
+  /** The patient declines an open request made to them. */
+  static Refusal decline(Command.DeclineRequest d, Membership.Identity signer, Transaction tx,
+      StateOverlay state, long time) {
+    String key = requestKey(signer.id(), d.id());
+    JsonNode r = Membership.readJson(state, key);
+    if (r == null) {
+      return Refusal.of(Refusal.Reason.NOT_FOUND,
+          "identity " + signer.id() + " has no request " + d.id());
+    }
+    if (!OPEN.equals(r.get("status").textValue())) {
+      return Refusal.of(Refusal.Reason.CONFLICT, "request " + d.id() + " is not open");
+    }
+    ObjectNode v = ((ObjectNode) r).deepCopy();
+    v.put("status", DECLINED);
+    v.put("declinedAt", time);
+    v.put("declineTx", tx.idHex());
+    state.put(key, CanonicalJson.canonicalize(v));
+    return null;
+  }
+
+  /** Every access request made to a patient identity, in request-id order. */
+  public static List<JsonNode> requests(Patients.PrefixScan scan, String patient) {
+    return Patients.readAll(scan, "access-request/" + patient + "/");
   }
 
   /** Every grant of a patient identity, in grant-id order. */

@@ -178,6 +178,8 @@ public final class Ledger {
       case Command.OfferEnrollment o -> false;
       case Command.Enroll e -> role == Role.PATIENT;
       case Command.RequestErasure e -> role == Role.PATIENT;
+      case Command.Contribute c -> role == Role.PATIENT;
+      case Command.RequestAccess r -> role == Role.PRACTITIONER;
       case Command.Consent c -> role == Role.PATIENT;
       case Command.Access a -> false;
       case Command.Genesis g -> false;
@@ -259,6 +261,9 @@ public final class Ledger {
       case Command.RequestErasure r -> Patients.requestErasure(r, signer, ok.tx(), state, time);
       case Command.Grant g -> Consents.grant(g, signer, ok.tx(), state, time);
       case Command.RevokeGrant r -> Consents.revoke(r, signer, ok.tx(), state, time);
+      case Command.RequestAccess r -> Consents.request(r, signer, ok.tx(), state, time);
+      case Command.DeclineRequest d -> Consents.decline(d, signer, ok.tx(), state, time);
+      case Command.Contribute c -> Records.contribute(c, signer, ok.tx(), state, time);
       case Command.LogAccess l -> AccessLog.log(l, signer, ok.tx(), state, time);
       case Command.Genesis g -> Refusal.of(Refusal.Reason.UNKNOWN_CONTRACT,
           "the genesis contract runs only in block 0");

@@ -65,6 +65,10 @@ public final class Records {
         if (ERASED.equals(rec.get("status").asText())) {
           return Refusal.of(Refusal.Reason.CONFLICT, "record " + v.record() + " was erased");
         }
+        if (rec.has("author")) {
+          return Refusal.of(Refusal.Reason.ROLE_NOT_ALLOWED, "record " + v.record()
+              + " was written and signed by its patient; only erasure can change it");
+        }
         if (!rec.get("resourceType").asText().equals(v.resourceType())) {
           return Refusal.of(Refusal.Reason.CONFLICT,
               "record " + v.record() + " is a " + rec.get("resourceType").asText());
@@ -75,21 +79,50 @@ public final class Records {
               + latest + "; the next version is " + (latest + 1));
         }
       }
-      ObjectNode r = CanonicalJson.object();
-      r.put("custodian", signer.org());
-      r.put("resourceType", v.resourceType());
-      r.put("patient", v.patient());
-      r.put("version", v.version());
-      r.put("status", v.deleted() ? DELETED : ACTIVE);
-      state.put(recordKey(v.record()), CanonicalJson.canonicalize(r));
-      ObjectNode e = CanonicalJson.object();
-      e.put("commitment", Codec.hex(v.commitment()));
-      e.put("deleted", v.deleted());
-      e.put("submitter", c.submitter());
-      e.put("time", time);
-      e.put("tx", tx.idHex());
-      state.put(versionKey(v.record(), v.version()), CanonicalJson.canonicalize(e));
+      put(state, signer.org(), v, c.submitter(), null, tx, time);
     }
+    return null;
+  }
+
+  /**
+   * Writes a version's state entries. {@code authorOrNull} names the patient who wrote and
+   * signed the record themselves; it stays on the record's summary.
+   */
+  static void put(StateOverlay state, String custodian, Command.RecordVersion v,
+      String submitter, String authorOrNull, Transaction tx, long time) {
+    ObjectNode r = CanonicalJson.object();
+    r.put("custodian", custodian);
+    r.put("resourceType", v.resourceType());
+    r.put("patient", v.patient());
+    r.put("version", v.version());
+    r.put("status", v.deleted() ? DELETED : ACTIVE);
+    if (authorOrNull != null) {
+      r.put("author", authorOrNull);
+    }
+    state.put(recordKey(v.record()), CanonicalJson.canonicalize(r));
+    ObjectNode e = CanonicalJson.object();
+    e.put("commitment", Codec.hex(v.commitment()));
+    e.put("deleted", v.deleted());
+    e.put("submitter", submitter);
+    e.put("time", time);
+    e.put("tx", tx.idHex());
+    state.put(versionKey(v.record(), v.version()), CanonicalJson.canonicalize(e));
+  }
+
+  /** A record its patient wrote and signed: version 1 of a new record at {@code c.org()}. */
+  static Refusal contribute(Command.Contribute c, Membership.Identity signer, Transaction tx,
+      StateOverlay state, long time) {
+    String pseudonym = Patients.pseudonymAt(state, signer.id(), c.org());
+    if (pseudonym == null) {
+      return Refusal.of(Refusal.Reason.NOT_FOUND,
+          "identity " + signer.id() + " has no records linked at " + c.org());
+    }
+    if (record(state, c.record()) != null) {
+      return Refusal.of(Refusal.Reason.CONFLICT, "record " + c.record() + " already exists");
+    }
+    put(state, c.org(), new Command.RecordVersion(c.record(), 1, c.resourceType(),
+        c.commitment(), pseudonym, false), signer.id(), signer.id(), tx, time);
+    Patients.event(state, signer.id(), "contributed", c.org(), tx, time);
     return null;
   }
 

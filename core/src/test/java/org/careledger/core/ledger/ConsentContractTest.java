@@ -28,6 +28,17 @@ class ConsentContractTest extends RecordsContractTest {
     return c;
   }
 
+  /** Prefix reads over the test chain's state, in key order. */
+  static Patients.PrefixScan scan(LedgerReplayTest.Chain c) {
+    return (prefix, visitor) -> {
+      for (var e : new java.util.TreeMap<>(c.state).entrySet()) {
+        if (e.getKey().startsWith(prefix) && !visitor.test(e.getKey(), e.getValue())) {
+          return;
+        }
+      }
+    };
+  }
+
   static Command.OfferEnrollment offer(String code, String recover) {
     return new Command.OfferEnrollment(Patients.codeHash(code), PSEUDO, NOW + 60_000, "admin1",
         recover);
@@ -149,5 +160,78 @@ class ConsentContractTest extends RecordsContractTest {
         "GDPR Art. 17"))), NOW))).isNull();
     assertThat(outcome(c.block(List.of(tx(doctor, new Command.RequestErasure("org1",
         "GDPR Art. 17"))), NOW))).isEqualTo(Refusal.Reason.ROLE_NOT_ALLOWED);
+  }
+
+  @Test
+  void aPatientContributesTheirOwnRecordAndNoNodeCanRewriteIt() {
+    LedgerReplayTest.Chain c = enrolled();
+    byte[] commitment = org.careledger.core.crypto.Sha256.hash(new byte[] {1, 2, 3});
+    Command.Contribute mine = new Command.Contribute("org1", REC, "Observation", commitment);
+    for (Ed25519.KeyPair forger : List.of(node1, admin1, doctor)) {
+      assertThat(outcome(c.block(List.of(tx(forger, mine)), NOW)))
+          .as("contribution signed by %s", forger.keyId())
+          .isEqualTo(Refusal.Reason.ROLE_NOT_ALLOWED);
+    }
+    assertThat(outcome(c.block(List.of(tx(patient, new Command.Contribute("org2", REC,
+        "Observation", commitment))), NOW))).isEqualTo(Refusal.Reason.NOT_FOUND);
+    assertThat(outcome(c.block(List.of(tx(patient, mine)), NOW))).isNull();
+    var rec = Records.record(c.state::get, REC);
+    assertThat(rec.get("custodian").asText()).isEqualTo("org1");
+    assertThat(rec.get("patient").asText()).isEqualTo(PSEUDO);
+    assertThat(rec.get("author").asText()).isEqualTo("pat-1");
+    assertThat(rec.get("version").asLong()).isEqualTo(1);
+    assertThat(Records.version(c.state::get, REC, 1).get("submitter").asText())
+        .isEqualTo("pat-1");
+    assertThat(Records.commitment(c.state::get, REC, 1)).isEqualTo(commitment);
+    assertThat(outcome(c.block(List.of(tx(patient, mine)), NOW)))
+        .isEqualTo(Refusal.Reason.CONFLICT);
+    // the custodian's node cannot put its own version over the patient's
+    assertThat(outcome(c.block(List.of(tx(node1, commit(REC, 2, false))), NOW)))
+        .isEqualTo(Refusal.Reason.ROLE_NOT_ALLOWED);
+    assertThat(outcome(c.block(List.of(tx(node1, commit(REC, 2, true))), NOW)))
+        .isEqualTo(Refusal.Reason.ROLE_NOT_ALLOWED);
+    // but it can erase it, as any record it holds
+    assertThat(outcome(c.block(List.of(tx(node1, new Command.EraseRecords("pat-1",
+        "GDPR Art. 17", List.of(REC)))), NOW))).isNull();
+    assertThat(Patients.readAll(scan(c), Patients.eventPrefix("pat-1")).stream()
+        .map(e -> e.get("event").asText())).contains("contributed");
+  }
+
+  @Test
+  void aPractitionerAsksForAccessAndOnlyThePatientDeclines() {
+    LedgerReplayTest.Chain c = enrolled();
+    String req = "22222222222222222222222222222222";
+    Command.RequestAccess ask = new Command.RequestAccess(req, "org1", PSEUDO,
+        List.of("TREAT"), List.of("*"), NOW + 3_600_000, "follow-up after referral");
+    for (Ed25519.KeyPair other : List.of(node1, admin1, patient)) {
+      assertThat(outcome(c.block(List.of(tx(other, ask)), NOW)))
+          .as("request signed by %s", other.keyId()).isEqualTo(Refusal.Reason.ROLE_NOT_ALLOWED);
+    }
+    assertThat(outcome(c.block(List.of(tx(doctor, new Command.RequestAccess(req, "org1",
+        "ffffffffffffffffffffffffffffffff", List.of("TREAT"), List.of("*"), NOW + 1000,
+        "x"))), NOW))).isEqualTo(Refusal.Reason.NOT_FOUND);
+    assertThat(outcome(c.block(List.of(tx(doctor, new Command.RequestAccess(req, "org1", PSEUDO,
+        List.of("TREAT"), List.of("*"), NOW - 1, "x"))), NOW)))
+        .isEqualTo(Refusal.Reason.MALFORMED);
+    assertThat(outcome(c.block(List.of(tx(doctor, ask)), NOW))).isNull();
+    var r = Membership.readJson(c.state::get, Consents.requestKey("pat-1", req));
+    assertThat(r.get("status").asText()).isEqualTo("open");
+    assertThat(r.get("requester").asText()).isEqualTo("dr-b");
+    assertThat(r.get("requesterOrg").asText()).isEqualTo("org2");
+    assertThat(r.get("reason").asText()).isEqualTo("follow-up after referral");
+    assertThat(outcome(c.block(List.of(tx(doctor, ask)), NOW)))
+        .isEqualTo(Refusal.Reason.CONFLICT);
+    // a request grants nothing, and only the patient answers it
+    assertThat(Consents.grants(scan(c), "pat-1")).isEmpty();
+    assertThat(outcome(c.block(List.of(tx(doctor, new Command.DeclineRequest(req))), NOW)))
+        .isEqualTo(Refusal.Reason.ROLE_NOT_ALLOWED);
+    assertThat(outcome(c.block(List.of(tx(patient, new Command.DeclineRequest(req))), NOW)))
+        .isNull();
+    assertThat(Membership.readJson(c.state::get, Consents.requestKey("pat-1", req))
+        .get("status").asText()).isEqualTo("declined");
+    assertThat(outcome(c.block(List.of(tx(patient, new Command.DeclineRequest(req))), NOW)))
+        .isEqualTo(Refusal.Reason.CONFLICT);
+    assertThat(Patients.readAll(scan(c), Patients.eventPrefix("pat-1")).stream()
+        .map(e -> e.get("event").asText())).contains("access-requested");
   }
 }

@@ -236,41 +236,8 @@ public final class RecordStore {
         rows.add(new LedgerStore.Write(PrivateFamily.VAULT, vaultKey(rec, version),
             sealed.entry()));
       }
-      // index: version, current state, type/time and patient compartment
-      ObjectNode h = CanonicalJson.object();
-      h.put("lastUpdated", now);
-      h.put("deleted", op.delete());
-      h.put("patient", patient);
-      rows.add(write(historyKey(rec, version), h));
-      ObjectNode m = CanonicalJson.object();
-      m.put("type", op.type());
-      m.put("version", version);
-      m.put("lastUpdated", now);
-      m.put("status", op.delete() ? Records.DELETED : Records.ACTIVE);
-      m.put("patient", patient);
-      if (!tags.isEmpty()) {
-        tags.forEach(m.putArray("tags")::add);
-      }
-      rows.add(write(key("m/" + rec), m));
-      metas.put(rec, m);
-      if (oldMeta != null) {
-        rows.add(delete(key("t/" + op.type() + "/" + time(oldMeta.get("lastUpdated").asLong())
-            + "/" + rec)));
-        // a deleted record stays in its patient's compartment so that erasing the patient
-        // reaches its older versions too; searches skip it
-        String oldPatient = oldMeta.path("patient").asText("");
-        if (!oldPatient.isEmpty() && !op.delete() && !oldPatient.equals(patient)) {
-          rows.add(delete(key("p/" + oldPatient + "/" + rec)));
-        }
-      }
-      if (!op.delete()) {
-        rows.add(new LedgerStore.Write(PrivateFamily.FHIR,
-            key("t/" + op.type() + "/" + time(now) + "/" + rec), new byte[0]));
-        if (!patient.isEmpty()) {
-          rows.add(new LedgerStore.Write(PrivateFamily.FHIR, key("p/" + patient + "/" + rec),
-              op.type().getBytes(StandardCharsets.UTF_8)));
-        }
-      }
+      metas.put(rec, index(rows, rec, op.type(), version, now, patient, tags, oldMeta,
+          op.delete()));
       versions.add(new Command.RecordVersion(rec, version, op.type(), commitment, patient,
           op.delete()));
       out.add(new Written(op.type(), op.id(), version, now, version == 1, op.delete()));
@@ -280,6 +247,68 @@ public final class RecordStore {
     }
     commit(new Command.CommitRecords(submitterId, versions), rows);
     return out;
+  }
+
+  /**
+   * The private index rows of a new version: its history entry, the record's current state,
+   * its place in the type/time index and in the patient's compartment. Returns the new state.
+   */
+  private ObjectNode index(List<LedgerStore.Write> rows, String rec, String type, long version,
+      long now, String patient, List<String> tags, JsonNode oldMeta, boolean deleted) {
+    ObjectNode h = CanonicalJson.object();
+    h.put("lastUpdated", now);
+    h.put("deleted", deleted);
+    h.put("patient", patient);
+    rows.add(write(historyKey(rec, version), h));
+    ObjectNode m = CanonicalJson.object();
+    m.put("type", type);
+    m.put("version", version);
+    m.put("lastUpdated", now);
+    m.put("status", deleted ? Records.DELETED : Records.ACTIVE);
+    m.put("patient", patient);
+    if (!tags.isEmpty()) {
+      tags.forEach(m.putArray("tags")::add);
+    }
+    rows.add(write(key("m/" + rec), m));
+    if (oldMeta != null) {
+      rows.add(delete(key("t/" + type + "/" + time(oldMeta.get("lastUpdated").asLong())
+          + "/" + rec)));
+      // a deleted record stays in its patient's compartment so that erasing the patient
+      // reaches its older versions too; searches skip it
+      String oldPatient = oldMeta.path("patient").asText("");
+      if (!oldPatient.isEmpty() && !deleted && !oldPatient.equals(patient)) {
+        rows.add(delete(key("p/" + oldPatient + "/" + rec)));
+      }
+    }
+    if (!deleted) {
+      rows.add(new LedgerStore.Write(PrivateFamily.FHIR,
+          key("t/" + type + "/" + time(now) + "/" + rec), new byte[0]));
+      if (!patient.isEmpty()) {
+        rows.add(new LedgerStore.Write(PrivateFamily.FHIR, key("p/" + patient + "/" + rec),
+            type.getBytes(StandardCharsets.UTF_8)));
+      }
+    }
+    return m;
+  }
+
+  /**
+   * Stores a record its patient wrote and signed: {@code salted} is salt || the exact resource
+   * bytes, {@code tx} the patient's {@code patients.contribute} transaction committing to them.
+   * The vault entry and index rows are written with the block that commits {@code tx}, or not
+   * at all.
+   */
+  public LedgerService.Outcome contribute(Transaction tx, String type, String id, String patient,
+      List<String> codes, byte[] salted, long now) throws StoreException {
+    String rec = recordPseudonym(type, id);
+    if (meta(rec) != null) {
+      throw new StoreException(StoreException.Kind.CONFLICT, type + "/" + id + " exists");
+    }
+    List<LedgerStore.Write> rows = new ArrayList<>();
+    rows.add(new LedgerStore.Write(PrivateFamily.VAULT, vaultKey(rec, 1),
+        vault.sealSalted(rec, 1, patient, salted).entry()));
+    index(rows, rec, type, 1, now, patient, codes.stream().map(this::tagPseudonym).sorted()
+        .toList(), null, false);
+    return submitAndWait(tx, rows);
   }
 
   /**

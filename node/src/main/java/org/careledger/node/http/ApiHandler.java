@@ -66,6 +66,9 @@ public final class ApiHandler extends Handler.Abstract {
   private final TokenService tokens;
   private final java.util.function.BooleanSupplier isLeader;
   private volatile java.util.function.Supplier<String> leaderId = () -> null;
+  private volatile java.util.function.Supplier<java.util.Map<String, Object>> network =
+      java.util.Map::of;
+  private volatile ObjectNode lastVerify;
   private final PrometheusMeterRegistry metrics;
   private final Timer commitLatency;
   private final Counter committed;
@@ -101,6 +104,16 @@ public final class ApiHandler extends Handler.Abstract {
       this.code = code;
       this.title = title;
     }
+  }
+
+  /** Where {@code /api/v1/network} learns this node's view of the Raft group. */
+  public void network(java.util.function.Supplier<java.util.Map<String, Object>> source) {
+    this.network = source;
+  }
+
+  /** The result of the ledger check this node ran at start, shown in the status. */
+  public void verifiedAtStart(ObjectNode result) {
+    this.lastVerify = result;
   }
 
   /** Where health and status learn the current Raft leader's node id. */
@@ -485,6 +498,29 @@ public final class ApiHandler extends Handler.Abstract {
       o.put("appliedIndex", ledger.appliedIndex());
       o.put("you", session.identity());
       o.put("auditReads", auditReads);
+      if (lastVerify != null) {
+        o.set("lastVerify", lastVerify);
+      }
+      return o;
+    }
+    if (path.equals("/api/v1/network")) {
+      ObjectNode o = (ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+          .valueToTree(network.get());
+      ArrayNode orgs = o.putArray("nodes");
+      var state = ledger.store().state();
+      for (String keyId : new java.util.TreeSet<>(ledger.nodeKeys().keySet())) {
+        Membership.KeyRecord k = Membership.key(state, keyId);
+        Membership.Identity n = k == null ? null : Membership.identity(state, k.identity());
+        ObjectNode no = orgs.addObject();
+        no.put("keyId", keyId);
+        if (n != null) {
+          no.put("id", n.id());
+          no.put("org", n.org());
+          no.put("status", n.status());
+        }
+      }
+      o.put("height", ledger.latest().header().height());
+      o.put("majority", ledger.majority());
       return o;
     }
     if ((m = TX.matcher(path)).matches()) {

@@ -123,6 +123,22 @@ final class PatientApi {
         get(method);
         export(session, request, response, callback);
       }
+      case "/api/v1/patients/me/measurements/new" -> {
+        get(method);
+        ApiHandler.json(response, callback, 200, newMeasurement(patient(session)));
+      }
+      case "/api/v1/patients/me/measurements" -> {
+        post(method);
+        ApiHandler.json(response, callback, 201, contribute(patient(session), body(request)));
+      }
+      case "/api/v1/patients/me/requests" -> {
+        get(method);
+        ApiHandler.json(response, callback, 200, requests(patient(session)));
+      }
+      case "/api/v1/patients/lookup" -> {
+        get(method);
+        ApiHandler.json(response, callback, 200, lookup(session, request));
+      }
       case "/api/v1/patients/me/erasure" -> {
         post(method);
         ApiHandler.json(response, callback, 200, erasure(patient(session), body(request)));
@@ -429,6 +445,10 @@ final class PatientApi {
       r.put("resourceType", h.type());
       r.put("anchorTx", tx);
       r.put("salted", Codec.b64(salted));
+      JsonNode summary = Records.record(state, h.rec());
+      if (summary != null && summary.has("author")) {
+        r.put("author", summary.get("author").asText());
+      }
       if (!anchors.has(tx)) {
         anchors.set(tx, receipt(tx));
       }
@@ -465,6 +485,188 @@ final class PatientApi {
         .asText().substring(0, 16) + ": " + tx.command().get("legalBasis").asText(), hits);
     o.put("erasedRecords", e.records());
     o.set("erasure", receipt(e.txId()));
+    return o;
+  }
+
+  // ------------------------------------------------------------------------ measurements
+
+  /** The FHIR id of the patient's Patient record here, read from the vault (checked). */
+  private String patientFhirId(String pp) throws Exception {
+    for (RecordStore.Hit h : records.compartmentOf(pp, "Patient", false)) {
+      return records.load(h).getIdElement().getIdPart();
+    }
+    throw new ApiHandler.Problem(404, "not-found", "No patient record",
+        "this organization holds no Patient record for you");
+  }
+
+  private String linkedHere(Membership.Identity p) {
+    String pp = Patients.pseudonymAt(ledger.store().state(), p.id(), gate.org());
+    if (pp == null) {
+      throw new ApiHandler.Problem(404, "not-found", "Not linked here",
+          "your identity is not linked to records at " + gate.org());
+    }
+    return pp;
+  }
+
+  /**
+   * What the browser needs to write a measurement: a new record id, its pseudonym (which the
+   * patient signs) and the reference to the patient's own Patient record.
+   */
+  private JsonNode newMeasurement(Membership.Identity p) throws Exception {
+    String pp = linkedHere(p);
+    String id = RecordStore.newId();
+    ObjectNode o = CanonicalJson.object();
+    o.put("org", gate.org());
+    o.put("resourceType", "Observation");
+    o.put("id", id);
+    o.put("record", records.recordPseudonym("Observation", id));
+    o.put("subject", "Patient/" + patientFhirId(pp));
+    o.put("now", System.currentTimeMillis());
+    return o;
+  }
+
+  /**
+   * Stores a measurement the patient wrote and signed: the body holds their signed
+   * {@code patients.contribute} transaction ({@code tx}, base64url) and the salted resource
+   * bytes it commits to ({@code salted}, base64url). Nothing is stored unless both check out
+   * and the transaction commits.
+   */
+  private JsonNode contribute(Membership.Identity p, byte[] body) throws Exception {
+    JsonNode b = json(body);
+    byte[] txBytes;
+    byte[] salted;
+    try {
+      txBytes = Codec.unb64(b.path("tx").asText(""));
+      salted = Codec.unb64(b.path("salted").asText(""));
+    } catch (IllegalArgumentException e) {
+      throw new ApiHandler.Problem(400, "bad-request", "Invalid request",
+          "tx and salted must be base64url");
+    }
+    Transaction tx = requireCommand(txBytes, CommandCodec.PATIENTS, "contribute");
+    if (!tx.signer().equals(p.keyId())) {
+      throw new ApiHandler.Problem(403, "forbidden", "Not allowed",
+          "a measurement is signed by the signed-in patient's own key");
+    }
+    JsonNode c = tx.command();
+    if (!gate.org().equals(c.path("org").asText())) {
+      throw new ApiHandler.Problem(400, "bad-request", "Wrong organization",
+          "this node holds the records of " + gate.org() + " only");
+    }
+    if (!Codec.hex(org.careledger.core.crypto.Sha256.hash(salted))
+        .equals(c.path("commitment").asText())) {
+      throw new ApiHandler.Problem(400, "bad-commitment", "Commitment mismatch",
+          "the signed commitment is not SHA-256 of the salted bytes sent");
+    }
+    String pp = linkedHere(p);
+    String patientId = patientFhirId(pp);
+    long now = System.currentTimeMillis();
+    org.careledger.node.fhir.PatientRecords.Checked checked;
+    try {
+      String id = new com.fasterxml.jackson.databind.ObjectMapper()
+          .readTree(salted, 32, salted.length - 32).path("id").asText("");
+      checked = org.careledger.node.fhir.PatientRecords.check(salted, id, patientId, now);
+      if (!records.recordPseudonym("Observation", id).equals(c.path("record").asText())
+          || !"Observation".equals(c.path("resourceType").asText())) {
+        throw new ApiHandler.Problem(400, "bad-request", "Wrong record",
+            "the signed record id and type are not those of the resource sent");
+      }
+    } catch (org.careledger.node.fhir.PatientRecords.Invalid e) {
+      ApiHandler.Problem problem = new ApiHandler.Problem(422, "invalid-resource",
+          "Invalid measurement", e.getMessage());
+      throw problem;
+    } catch (java.io.IOException e) {
+      throw new ApiHandler.Problem(422, "invalid-resource", "Invalid measurement",
+          "the resource is not JSON");
+    }
+    LedgerService.Outcome o;
+    try {
+      o = records.contribute(tx, checked.type(), checked.id(), pp,
+          List.copyOf(checked.codes()), salted, now);
+    } catch (RecordStore.StoreException e) {
+      throw new ApiHandler.Problem(e.kind() == RecordStore.StoreException.Kind.UNAVAILABLE
+          ? 503 : 409, "refused", "Not stored", e.getMessage());
+    }
+    if (o.result() instanceof TxResult.Refused r) {
+      throw new ApiHandler.Problem(409, r.refusal().reason().code(), "Refused",
+          r.refusal().detail());
+    }
+    ObjectNode out = CanonicalJson.object();
+    out.put("resourceType", checked.type());
+    out.put("id", checked.id());
+    out.put("record", c.path("record").asText());
+    out.set("receipt", receipt(tx.idHex()));
+    return out;
+  }
+
+  // ------------------------------------------------------------------------ access requests
+
+  /** The requests made to the patient, each with its state: open, granted, declined, expired. */
+  private JsonNode requests(Membership.Identity p) {
+    long now = System.currentTimeMillis();
+    List<JsonNode> grants = Consents.grants(this::scan, p.id());
+    ArrayNode a = CanonicalJson.object().arrayNode();
+    for (JsonNode r : Consents.requests(this::scan, p.id())) {
+      ObjectNode o = ((ObjectNode) r).deepCopy();
+      String state = r.get("status").asText();
+      if (Consents.OPEN.equals(state)) {
+        if (answeredBy(r, grants)) {
+          state = "granted";
+        } else if (r.get("end").asLong() < now) {
+          state = "expired";
+        }
+      }
+      o.put("state", state);
+      a.add(o);
+    }
+    ObjectNode o = CanonicalJson.object();
+    o.set("requests", a);
+    o.put("atHeight", ledger.latest().header().height());
+    return o;
+  }
+
+  /** True if an active grant made after the request gives the requester what they asked. */
+  private static boolean answeredBy(JsonNode request, List<JsonNode> grants) {
+    String grantee = "identity:" + request.get("requester").asText();
+    for (JsonNode g : grants) {
+      if (!Consents.ACTIVE.equals(g.path("status").asText())
+          || !grantee.equals(g.path("grantee").asText())
+          || g.path("time").asLong() < request.get("time").asLong()) {
+        continue;
+      }
+      Set<String> purposes = new java.util.HashSet<>();
+      g.path("purposes").forEach(x -> purposes.add(x.asText()));
+      boolean all = true;
+      for (JsonNode x : request.get("purposes")) {
+        all &= purposes.contains(x.asText());
+      }
+      if (all) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * For a practitioner (of any member organization): the pseudonym under which a patient of
+   * this organization (by FHIR id) is known on the ledger, and whether they have enrolled, so
+   * the practitioner can sign a request for access. Reveals no record.
+   */
+  private JsonNode lookup(TokenService.Session s, Request request) {
+    Membership.Identity who = Membership.identity(ledger.store().state(), s.identity());
+    if (who == null || who.role() != Role.PRACTITIONER) {
+      throw new ApiHandler.Problem(403, "forbidden", "Practitioners only",
+          "only practitioners may look up a patient to ask for access");
+    }
+    String id = Request.extractQueryParameters(request).getValue("id");
+    if (id == null || !id.matches("[A-Za-z0-9\\-.]{1,64}")) {
+      throw new ApiHandler.Problem(400, "bad-parameter", "Invalid parameter",
+          "id must be a FHIR id");
+    }
+    String pp = records.patientPseudonym(id);
+    ObjectNode o = CanonicalJson.object();
+    o.put("patient", pp);
+    o.put("org", gate.org());
+    o.put("enrolled", Patients.owner(ledger.store().state(), gate.org(), pp) != null);
     return o;
   }
 

@@ -141,8 +141,15 @@ public final class Vault {
   public Sealed seal(String record, long version, String patient, byte[] content) {
     byte[] salt = new byte[32];
     RANDOM.nextBytes(salt);
-    byte[] plain = ByteBuffer.allocate(salt.length + content.length).put(salt).put(content)
-        .array();
+    return sealSalted(record, version, patient, ByteBuffer.allocate(salt.length + content.length)
+        .put(salt).put(content).array());
+  }
+
+  /**
+   * Encrypts {@code salt (32 bytes) || resource bytes} made by someone else (a patient's
+   * browser, which commits to them before the node sees them). The array is zeroed.
+   */
+  public Sealed sealSalted(String record, long version, String patient, byte[] plain) {
     byte[] aad = aad(record, version, patient);
     try {
       KeysetHandle dek = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
