@@ -105,23 +105,57 @@ function staff(tab) {
 
 const PATIENT_TABS = [["timeline", "My records"], ["measure", "My measurements"],
   ["consents", "Who may see them"],
-  ["access", "Who saw my data"], ["data", "Download or erase"]];
+  ["access", "Who saw my data"], ["data", "My data"]];
 
 function patient(tab) {
   const body = el("section", { id: "panel", role: "tabpanel" });
   show(tabs(PATIENT_TABS, tab, patient), body);
-  const measure = (b) => measurements(b, async () => decode(await S.get(
-    "/api/v1/patients/me/timeline")));
+  const measure = (b) => measurements(b, allItems);
   ({ timeline, measure, consents, access, data })[tab](body);
 }
 
-/** The timeline's records, decoded and newest first. */
+const newestFirst = (a, b) => (b.date > a.date ? 1 : b.date < a.date ? -1 : 0);
+
+/** A timeline answer's records, decoded, each with its organization and anchoring receipts. */
 function decode(res) {
   return res.records.map((r) => {
     const bytes = L.unb64url(r.salted).slice(32);
     const resource = JSON.parse(new TextDecoder().decode(bytes));
-    return { r, resource, d: describe(resource), date: when(resource) };
-  }).sort((a, b) => (b.date > a.date ? 1 : b.date < a.date ? -1 : 0));
+    return { r, resource, d: describe(resource), date: when(resource), org: res.custodian,
+      anchors: res.anchors };
+  }).sort(newestFirst);
+}
+
+/**
+ * The patient's timelines at the other organizations they are linked to, fetched from those
+ * organizations' nodes (network-urls) with a token signed by the patient's key here.
+ */
+async function remoteTimelines(here) {
+  const [net, me] = await Promise.all([fetch("/portal/api/network", { cache: "no-store" })
+    .then((r) => r.json()), S.get("/api/v1/patients/me")]);
+  const out = [];
+  for (const l of me.links) {
+    if (l.org === here) continue;
+    const base = net.urls[l.org];
+    if (!base) {
+      out.push({ org: l.org, error: "this node knows no address of " + l.org + "'s node" });
+      continue;
+    }
+    try {
+      out.push({ org: l.org, res: await S.getAt(base, "/api/v1/patients/me/timeline") });
+    } catch (e) {
+      out.push({ org: l.org, error: e.message });
+    }
+  }
+  return out;
+}
+
+/** Every record of the patient, here and at the other organizations, newest first. */
+async function allItems() {
+  const res = await S.get("/api/v1/patients/me/timeline");
+  const others = await remoteTimelines(res.custodian);
+  return decode(res).concat(...others.filter((o) => o.res).map((o) => decode(o.res)))
+    .sort(newestFirst);
 }
 
 async function timeline(body) {
@@ -131,6 +165,8 @@ async function timeline(body) {
   if (!res) return;
   document.body.dataset.fetchMs = String(Math.round(performance.now() - t0));
   const items = decode(res);
+  const orgs = [res.custodian];
+  const elsewhere = el("ul", { class: "plain", id: "elsewhere" });
   const types = [...new Set(items.map((i) => i.r.resourceType))].sort();
   const typeSel = el("select", { name: "type" }, el("option", { value: "" }, "All kinds"),
     types.map((t) => el("option", { value: t }, describe({ resourceType: t }).kind + " (" + t + ")")));
@@ -143,16 +179,18 @@ async function timeline(body) {
     const shown = items.filter((i) => (!typeSel.value || i.r.resourceType === typeSel.value)
       && (!from.value || i.date.slice(0, 10) >= from.value)
       && (!to.value || i.date.slice(0, 10) <= to.value));
-    count.textContent = shown.length + " of " + items.length + " records at " + res.custodian;
+    count.textContent = shown.length + " of " + items.length + " records at "
+      + orgs.join(", ");
     list.replaceChildren(...shown.slice(0, 300).map((i) => {
       let b = badges.get(i.r.record);
       if (!b) {
         b = el("span", { class: "badge pending", "data-record": i.r.record }, "checking…");
         badges.set(i.r.record, b);
       }
-      return el("li", { "data-type": i.r.resourceType, "data-author": i.r.author || false },
+      return el("li", { "data-type": i.r.resourceType, "data-author": i.r.author || false,
+        "data-org": i.org },
         el("div", { class: "row" }, el("span", { class: "kind" }, i.d.kind
-          + (i.r.author ? " · recorded by you" : "")), b),
+          + (i.r.author ? " · recorded by you" : "") + " · " + i.org), b),
         el("div", { class: "title" }, i.d.title),
         i.d.summary ? el("div", {}, i.d.summary) : null,
         el("dl", {}, i.d.details.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
@@ -162,12 +200,35 @@ async function timeline(body) {
   }
   for (const c of [typeSel, from, to]) c.addEventListener("change", render);
   body.replaceChildren(el("div", { class: "filters" }, field("Kind", typeSel),
-    field("From", from), field("To", to)), count, list);
+    field("From", from), field("To", to)), count, elsewhere, list);
   render();
   document.body.dataset.timelineMs = String(Math.round(performance.now() - t0));
+  // then the records held by the patient's other organizations, from their own nodes
+  for (const o of await guard(() => remoteTimelines(res.custodian)) || []) {
+    if (o.error) {
+      elsewhere.append(el("li", { "data-org": o.org, class: "warning" }, "Records at " + o.org
+        + " could not be fetched: " + o.error));
+      continue;
+    }
+    const more = decode(o.res);
+    items.push(...more);
+    items.sort(newestFirst);
+    orgs.push(o.org);
+    elsewhere.append(el("li", { "data-org": o.org }, more.length + " records from " + o.org
+      + "'s node"));
+    for (const t of new Set(more.map((i) => i.r.resourceType))) {
+      if (!types.includes(t)) {
+        types.push(t);
+        typeSel.append(el("option", { value: t }, describe({ resourceType: t }).kind + " ("
+          + t + ")"));
+      }
+    }
+  }
+  render();
+  document.body.dataset.orgs = String(orgs.length);
   // verify after first render: commitment, anchoring transaction, proof, signed head
-  const keys = await guard(() => S.nodeKeys([...new Set(Object.values(res.anchors)
-    .flatMap((a) => a.treeHead.signatures.map((s) => s.keyId)))]));
+  const keys = await guard(() => S.nodeKeys([...new Set(items.flatMap((i) =>
+    i.anchors[i.r.anchorTx].treeHead.signatures.map((s) => s.keyId)))]));
   const anchored = new Map();
   let ok = 0;
   for (const i of items) {
@@ -178,7 +239,7 @@ async function timeline(body) {
     }
     try {
       if (!anchored.has(i.r.anchorTx)) {
-        anchored.set(i.r.anchorTx, L.anchoredCommitments(res.anchors[i.r.anchorTx],
+        anchored.set(i.r.anchorTx, L.anchoredCommitments(i.anchors[i.r.anchorTx],
           keys || new Map()));
       }
       const a = await anchored.get(i.r.anchorTx);
@@ -350,7 +411,21 @@ async function data(body) {
   } } }, field("Organization", org), field("Legal basis", basis),
   el("label", {}, confirmBox, " I understand this cannot be undone"),
   el("button", { type: "submit", class: "danger" }, "Sign and request erasure"));
-  body.replaceChildren(el("h2", {}, "Download"), download, el("div", { id: "download-slot" }),
+  const linkCode = el("input", { name: "link-code", required: true, autocomplete: "off",
+    autocapitalize: "characters", placeholder: "ABCD-EFGH-…" });
+  const linkForm = el("form", { id: "link", on: { submit: (ev) => {
+    ev.preventDefault();
+    guard(async () => {
+      await S.link(linkCode.value.trim().toUpperCase());
+      linkCode.value = "";
+      say("Linked with your key: your records there now appear under My records.");
+    });
+  } } }, field("Enrollment code from another organization", linkCode),
+  el("button", { type: "submit" }, "Link with my key"));
+  body.replaceChildren(el("h2", {}, "Your records at another organization"),
+    el("p", { class: "muted" }, "Another hospital, lab or insurer in the network can give you"
+      + " a code; linking it lets this portal show their records of you too."), linkForm,
+    el("h2", {}, "Download"), download, el("div", { id: "download-slot" }),
     el("h2", {}, "Erase my records"), erase);
 }
 

@@ -242,7 +242,7 @@ export async function measurements(body, load) {
       const section = el("section", { class: "card trend", "data-kind": k,
         "data-points": String(pts.length), "data-mine": String(mine) },
       el("h3", {}, m.label + (m.unit ? " (" + m.unit + ")" : "")),
-      el("p", { class: "muted" }, (pts.length - mine) + " from your clinic · " + mine
+      el("p", { class: "muted" }, (pts.length - mine) + " from your care providers · " + mine
         + " recorded by you"));
       if (m.text) {
         section.append(el("ul", { class: "plain" }, pts.slice(-10).reverse().map((p) =>

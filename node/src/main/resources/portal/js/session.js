@@ -130,6 +130,35 @@ export async function newStaffKey(identity) {
   return stored;
 }
 
+/**
+ * A bearer token at another organization's node, for the signed-in key: a client assertion
+ * naming that node's token endpoint, signed here. Cookies never cross origins.
+ */
+async function remoteToken(base) {
+  const aud = base + "/api/v1/auth/token";
+  const jti = L.hex(crypto.getRandomValues(new Uint8Array(16)));
+  const a = await L.assertion(current.key, aud, jti);
+  const body = new URLSearchParams({ grant_type: "client_credentials",
+    client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    client_assertion: a });
+  const t = await parse(await fetch(aud, { method: "POST", body, cache: "no-store" }));
+  return t.access_token;
+}
+
+/** A GET at another organization's node (listed in network-urls), with a fresh token. */
+export async function getAt(base, path) {
+  const token = await remoteToken(base);
+  return parse(await fetch(base + path, { headers: { Authorization: "Bearer " + token },
+    cache: "no-store" }));
+}
+
+/** Links the signed-in patient's records at another organization (its enrollment code). */
+export async function link(code) {
+  const command = { type: "enroll", code, id: current.identity, publicKey: current.key.publicKey };
+  const bytes = await L.signTransaction(current.key, current.chain, "patients", command);
+  return (await call("POST", "/api/v1/enroll", bytes)).body;
+}
+
 const pinned = new Map();
 
 /**

@@ -94,7 +94,7 @@ class PortalCareTest {
     phone.type("#measure textarea[name=symptom]", "mild headache since noon");
     phone.click("#measure button[type=submit]");
     phone.waitFor("section.trend[data-kind=symptom]");
-    assertThat(phone.text("section.trend[data-kind=weight]")).contains("2 from your clinic")
+    assertThat(phone.text("section.trend[data-kind=weight]")).contains("2 from your care providers")
         .contains("1 recorded by you").contains("Latest: 71.5 kg");
     assertThat(phone.driver.findElements(By.cssSelector(
         "section.trend[data-kind=weight] svg rect.mine"))).hasSize(1);

@@ -203,6 +203,16 @@ public final class NetworkInit {
     for (Path d : dirs.subList(1, dirs.size())) {
       join(d, g);
     }
+    // each node's portal reaches the others (a patient's records across organizations)
+    for (int i = 0; i < plans.size(); i++) {
+      java.util.Map<String, String> urls = new java.util.TreeMap<>();
+      for (OrgPlan other : plans) {
+        if (other != plans.get(i)) {
+          urls.put(other.orgId(), "http://" + other.http());
+        }
+      }
+      NodeConfig.writeNetworkUrls(dirs.get(i), urls);
+    }
     return dirs;
   }
 

@@ -28,12 +28,17 @@ import org.careledger.core.json.CanonicalJson;
  * replay, and refuses to start if one differs; false skips this on very large ledgers),
  * {@code raft-peers} (an object of node id to "host:port": where this node reaches those
  * peers' Raft endpoints when that differs from the address in the genesis, e.g. through a
- * private link, a NAT or a tunnel; the genesis address stays what the others use).
+ * private link, a NAT or a tunnel; the genesis address stays what the others use),
+ * {@code network-urls} (an object of organization id to the base URL, {@code http(s)://host:port},
+ * of that organization's node as a browser reaches it: the portal gathers a patient's records
+ * from those nodes, and this node's API answers pages served by them; {@code careledger init
+ * --network} fills it in).
  */
 public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
     int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite,
     String publicUrlOrNull, java.util.Set<org.careledger.core.contract.Role> treatingRoles,
-    boolean auditReads, boolean verifyOnStart, java.util.Map<String, String> raftPeers) {
+    boolean auditReads, boolean verifyOnStart, java.util.Map<String, String> raftPeers,
+    java.util.Map<String, String> networkUrls) {
 
   /** The roles the treating-relationship rule covers unless node.json says otherwise. */
   public static final java.util.Set<org.careledger.core.contract.Role> DEFAULT_TREATING_ROLES =
@@ -93,7 +98,47 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         n.path("ledger-sync").asBoolean(false), n.path("validate-on-write").asBoolean(false),
         n.hasNonNull("public-url") ? n.get("public-url").asText() : null,
         treatingRoles(n.get("treating-roles")), n.path("audit-reads").asBoolean(true),
-        n.path("verify-on-start").asBoolean(true), raftPeers(n.get("raft-peers")));
+        n.path("verify-on-start").asBoolean(true), raftPeers(n.get("raft-peers")),
+        networkUrls(n.get("network-urls")));
+  }
+
+  private static final java.util.regex.Pattern ORIGIN =
+      java.util.regex.Pattern.compile("https?://([A-Za-z0-9.\\-]+|\\[[0-9a-fA-F:.]+\\])"
+          + "(:\\d{1,5})?");
+
+  private static java.util.Map<String, String> networkUrls(JsonNode n) {
+    if (n == null) {
+      return java.util.Map.of();
+    }
+    if (!n.isObject()) {
+      throw new IllegalArgumentException("network-urls must map organization ids to URLs");
+    }
+    java.util.Map<String, String> out = new java.util.TreeMap<>();
+    for (var e : n.properties()) {
+      String url = e.getValue().asText();
+      if (!ORIGIN.matcher(url).matches()) {
+        throw new IllegalArgumentException("network-urls: '" + url + "' of " + e.getKey()
+            + " must be scheme://host[:port], without a path");
+      }
+      out.put(e.getKey(), url);
+    }
+    return java.util.Map.copyOf(out);
+  }
+
+  /** Writes {@code network-urls} into an existing node.json, keeping everything else. */
+  public static void writeNetworkUrls(Path dataDir, java.util.Map<String, String> urls)
+      throws IOException {
+    Path f = dataDir.resolve(FILE);
+    ObjectNode o;
+    try {
+      o = (ObjectNode) CanonicalJson.parse(Files.readAllBytes(f));
+    } catch (CanonicalJson.InvalidJsonException e) {
+      throw new IOException(f + " is not valid JSON");
+    }
+    ObjectNode u = o.putObject("network-urls");
+    new java.util.TreeMap<>(urls).forEach(u::put);
+    networkUrls(u);
+    Files.writeString(f, o.toPrettyString() + "\n");
   }
 
   private static java.util.Map<String, String> raftPeers(JsonNode n) {
@@ -169,6 +214,7 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         + " validate-on-write=" + validateOnWrite + " treating-roles=" + treatingRoles
         + " audit-reads=" + auditReads
         + (raftPeers.isEmpty() ? "" : " raft-peers=" + raftPeers)
+        + (networkUrls.isEmpty() ? "" : " network-urls=" + networkUrls)
         + (publicUrlOrNull == null ? "" : " public-url=" + publicUrlOrNull);
   }
 }

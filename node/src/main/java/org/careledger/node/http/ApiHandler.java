@@ -69,6 +69,7 @@ public final class ApiHandler extends Handler.Abstract {
   private volatile java.util.function.Supplier<java.util.Map<String, Object>> network =
       java.util.Map::of;
   private volatile ObjectNode lastVerify;
+  private volatile java.util.Set<String> corsOrigins = java.util.Set.of();
   private final PrometheusMeterRegistry metrics;
   private final Timer commitLatency;
   private final Counter committed;
@@ -116,6 +117,15 @@ public final class ApiHandler extends Handler.Abstract {
     this.lastVerify = result;
   }
 
+  /**
+   * The origins (the other organizations' nodes, {@code network-urls}) whose portal pages may
+   * call this API with a bearer token; cookies are never sent across origins, so cross-origin
+   * calls carry no session of this node.
+   */
+  public void corsOrigins(java.util.Collection<String> origins) {
+    this.corsOrigins = java.util.Set.copyOf(origins);
+  }
+
   /** Where health and status learn the current Raft leader's node id. */
   public void leaderId(java.util.function.Supplier<String> source) {
     this.leaderId = source;
@@ -126,6 +136,20 @@ public final class ApiHandler extends Handler.Abstract {
     String path = Request.getPathInContext(request);
     String method = request.getMethod();
     try {
+      String origin = request.getHeaders().get(HttpHeader.ORIGIN);
+      if (origin != null && path.startsWith("/api/v1/") && corsOrigins.contains(origin)) {
+        response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        response.getHeaders().add(HttpHeader.VARY, "Origin");
+        if (HttpMethod.OPTIONS.is(method)) {
+          response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_METHODS, "GET, POST");
+          response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_HEADERS,
+              "Authorization, Content-Type");
+          response.getHeaders().put(HttpHeader.ACCESS_CONTROL_MAX_AGE, "600");
+          response.setStatus(204);
+          callback.succeeded();
+          return true;
+        }
+      }
       if (path.equals("/health")) {
         ObjectNode o = CanonicalJson.object();
         o.put("status", "ok");

@@ -44,18 +44,29 @@ public final class PortalHandler extends Handler.Abstract {
   private final String nodeName;
   private final LedgerService ledger;
   private final TokenService tokens;
+  private final Map<String, String> networkUrls;
+  private final String csp;
   private final Map<String, Long> challenges = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
 
-  public PortalHandler(String nodeName, LedgerService ledger, TokenService tokens) {
+  /**
+   * {@code networkUrls}: the other organizations' nodes (organization id to base URL), which
+   * the pages may call to gather a patient's records; nothing else is reachable from them.
+   */
+  public PortalHandler(String nodeName, LedgerService ledger, TokenService tokens,
+      Map<String, String> networkUrls) {
     this.nodeName = nodeName;
     this.ledger = ledger;
     this.tokens = tokens;
+    this.networkUrls = Map.copyOf(networkUrls);
+    this.csp = networkUrls.isEmpty() ? CSP : CSP.replace("connect-src 'self';",
+        "connect-src 'self' " + String.join(" ", new java.util.TreeSet<>(networkUrls.values()))
+            + ";");
   }
 
   /** The headers every portal answer carries. */
-  static void secure(Response response) {
-    response.getHeaders().put("Content-Security-Policy", CSP);
+  void secure(Response response) {
+    response.getHeaders().put("Content-Security-Policy", csp);
     response.getHeaders().put("X-Content-Type-Options", "nosniff");
     response.getHeaders().put("Referrer-Policy", "no-referrer");
     response.getHeaders().put("X-Frame-Options", "DENY");
@@ -92,6 +103,13 @@ public final class PortalHandler extends Handler.Abstract {
                       "internal", "Internal error", "the node could not answer"));
                 }
               });
+        }
+        case "/api/network" -> {
+          require(method, "GET");
+          ObjectNode o = CanonicalJson.object();
+          ObjectNode urls = o.putObject("urls");
+          new java.util.TreeMap<>(networkUrls).forEach(urls::put);
+          ApiHandler.json(response, callback, 200, o);
         }
         case "/api/logout" -> {
           require(method, "POST");
