@@ -130,12 +130,12 @@ function decode(res) {
  * The patient's timelines at the other organizations they are linked to, fetched from those
  * organizations' nodes (network-urls) with a token signed by the patient's key here.
  */
-async function remoteTimelines(here) {
+async function remoteTimelines() {
   const [net, me] = await Promise.all([fetch("/portal/api/network", { cache: "no-store" })
     .then((r) => r.json()), S.get("/api/v1/patients/me")]);
   const out = [];
   for (const l of me.links) {
-    if (l.org === here) continue;
+    if (l.org === net.org) continue;
     const base = net.urls[l.org];
     if (!base) {
       out.push({ org: l.org, error: "this node knows no address of " + l.org + "'s node" });
@@ -153,7 +153,7 @@ async function remoteTimelines(here) {
 /** Every record of the patient, here and at the other organizations, newest first. */
 async function allItems() {
   const res = await S.get("/api/v1/patients/me/timeline");
-  const others = await remoteTimelines(res.custodian);
+  const others = await remoteTimelines();
   return decode(res).concat(...others.filter((o) => o.res).map((o) => decode(o.res)))
     .sort(newestFirst);
 }
@@ -204,7 +204,7 @@ async function timeline(body) {
   render();
   document.body.dataset.timelineMs = String(Math.round(performance.now() - t0));
   // then the records held by the patient's other organizations, from their own nodes
-  for (const o of await guard(() => remoteTimelines(res.custodian)) || []) {
+  for (const o of await guard(() => remoteTimelines()) || []) {
     if (o.error) {
       elsewhere.append(el("li", { "data-org": o.org, class: "warning" }, "Records at " + o.org
         + " could not be fetched: " + o.error));
@@ -389,12 +389,27 @@ async function access(body) {
 
 async function data(body) {
   const download = el("button", { type: "button", id: "download", on: { click: () => guard(async () => {
+    // this node's export (recorded as an export), plus the records at the patient's other
+    // organizations, fetched from their nodes as for the timeline
     const r = await fetch("/api/v1/patients/me/records", { headers: {
       "X-CSRF-Token": S.session().csrf } });
     if (!r.ok) throw new Error("download refused (HTTP " + r.status + ")");
-    const blob = await r.blob();
+    const bundle = await r.json();
+    let others = 0;
+    for (const o of await remoteTimelines()) {
+      if (!o.res) throw new Error("records at " + o.org + " could not be fetched: " + o.error);
+      for (const i of decode(o.res)) {
+        bundle.entry = bundle.entry || [];
+        bundle.entry.push({ resource: i.resource });
+        others++;
+      }
+    }
+    bundle.total = undefined;
+    const blob = new Blob([JSON.stringify(bundle)], { type: "application/fhir+json" });
     const a = el("a", { href: URL.createObjectURL(blob), download: "my-records.json",
-      id: "download-link" }, "Save my-records.json");
+      id: "download-link", "data-entries": String((bundle.entry || []).length) },
+    "Save my-records.json" + (others ? " (with " + others + " records of other organizations)"
+      : ""));
     body.querySelector("#download-slot").replaceChildren(a);
     a.click();
   }) } }, "Download all my records (FHIR Bundle)");

@@ -81,8 +81,10 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println("             bin/careledger identity register --node " + url
         + " --key " + data.resolve("keys/admin.key") + " --id dr-demo --role practitioner"
         + " --public-key <the key the page shows>");
-    System.out.println("             and sign in; the patient grants dr-demo access under"
-        + " \"Who may see them\".");
+    System.out.println("             and sign in. The patient records measurements under"
+        + " \"My measurements\" and sees dr-demo's reads under \"Who saw my data\".");
+    System.out.println("  Auditor:   the same with --id audit-demo --role auditor: the portal"
+        + " opens on the ledger explorer (blocks, co-signed heads, proofs, network health).");
     System.out.println("  FHIR R4:   " + url + "/fhir   (capability statement: " + url
         + "/fhir/metadata)");
     System.out.println("  JSON API:  " + url + "/api/v1   health: " + url + "/health");

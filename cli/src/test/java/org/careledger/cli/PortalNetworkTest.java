@@ -100,6 +100,14 @@ class PortalNetworkTest {
         .getDomAttribute("data-points")).isEqualTo("5");
     phone.screenshot("trend-two-organizations");
 
+    // "download all my records" holds those of both organizations
+    phone.click("#tab-data");
+    phone.click("#download");
+    phone.waitFor("#download-link");
+    assertThat(phone.driver.findElement(By.id("download-link")).getDomAttribute("data-entries"))
+        .isEqualTo("7");
+    assertThat(phone.text("#download-link")).contains("with 4 records of other organizations");
+
     // the second organization's node recorded the patient's own read as an access event
     phone.click("#tab-access");
     phone.waitFor("#events li");

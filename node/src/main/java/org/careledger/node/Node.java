@@ -173,7 +173,8 @@ public final class Node implements AutoCloseable {
         new FullValidator(config.validateOnWrite()))), "/*");
     fhir.addFilter(new FilterHolder(new BodyLimitFilter()), "/*",
         EnumSet.of(DispatcherType.REQUEST));
-    PortalHandler portal = new PortalHandler(name, ledger, tokens, config.networkUrls());
+    PortalHandler portal = new PortalHandler(name, ledger, tokens, gatekeeper.org(),
+        config.networkUrls());
     api.corsOrigins(config.networkUrls().values());
     http.setHandler(new ContextHandlerCollection(fhir, new ContextHandler(portal, "/portal"),
         new ContextHandler(api, "/")));

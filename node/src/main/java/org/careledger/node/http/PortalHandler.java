@@ -45,6 +45,7 @@ public final class PortalHandler extends Handler.Abstract {
   private final LedgerService ledger;
   private final TokenService tokens;
   private final Map<String, String> networkUrls;
+  private final String org;
   private final String csp;
   private final Map<String, Long> challenges = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
@@ -54,8 +55,9 @@ public final class PortalHandler extends Handler.Abstract {
    * the pages may call to gather a patient's records; nothing else is reachable from them.
    */
   public PortalHandler(String nodeName, LedgerService ledger, TokenService tokens,
-      Map<String, String> networkUrls) {
+      String org, Map<String, String> networkUrls) {
     this.nodeName = nodeName;
+    this.org = org;
     this.ledger = ledger;
     this.tokens = tokens;
     this.networkUrls = Map.copyOf(networkUrls);
@@ -107,6 +109,7 @@ public final class PortalHandler extends Handler.Abstract {
         case "/api/network" -> {
           require(method, "GET");
           ObjectNode o = CanonicalJson.object();
+          o.put("org", org);
           ObjectNode urls = o.putObject("urls");
           new java.util.TreeMap<>(networkUrls).forEach(urls::put);
           ApiHandler.json(response, callback, 200, o);
