@@ -4,7 +4,7 @@
 import * as L from "./ledger.js";
 import * as S from "./session.js";
 import { describe, when } from "./fhirview.js";
-import { el, field, say, show, guard, fmt } from "./ui.js";
+import { el, field, say, show, guard, fmt, mark } from "./ui.js";
 import { measurements, MEASURES } from "./measure.js";
 import { explorer } from "./explorer.js";
 
@@ -247,14 +247,11 @@ async function timeline(body) {
       if (i.r.author && a.get("signer") !== S.session().key.keyId) {
         throw new Error("not signed with your key");
       }
-      b.className = "badge ok";
-      b.textContent = i.r.author ? "✓ verified · signed by you" : "✓ verified";
-      b.title = "Commitment and ledger proof checked in this browser";
+      mark(b, true, i.r.author ? "✓ verified · signed by you" : "✓ verified",
+        "Commitment and ledger proof checked in this browser");
       ok++;
     } catch (e) {
-      b.className = "badge bad";
-      b.textContent = "not verified";
-      b.title = e.message;
+      mark(b, false, "not verified", e.message);
     }
   }
   document.body.dataset.verified = ok + "/" + items.length;
@@ -377,12 +374,9 @@ async function access(body) {
       if (!e.receipt) throw new Error("no receipt");
       const payload = await L.verifyReceipt(e.receipt, keys);
       if (payload.contract !== "access") throw new Error("not an access event");
-      badge.className = "badge ok";
-      badge.textContent = "✓ on the ledger";
+      mark(badge, true, "✓ on the ledger");
     } catch (err) {
-      badge.className = "badge bad";
-      badge.textContent = "proof failed";
-      badge.title = err.message;
+      mark(badge, false, "proof failed", err.message);
     }
   }
 }

@@ -5,7 +5,7 @@
 // is PHI: the ledger holds commitments and pseudonyms only.
 import * as L from "./ledger.js";
 import * as S from "./session.js";
-import { el, guard, fmt } from "./ui.js";
+import { el, guard, fmt, mark } from "./ui.js";
 
 const SEEN = "careledger.firstHead";
 const BLOCKS = 15;
@@ -141,20 +141,17 @@ async function openBlock(b, keys, out) {
   for (const id of b.txIds) {
     const r = await S.get("/api/v1/transactions/" + id);
     const p = r.tx.payload;
-    const mark = el("span", { class: "badge pending" }, "checking…");
+    const check = el("span", { class: "badge pending" }, "checking…");
     list.append(el("li", { "data-tx": id }, el("div", { class: "row" },
       el("span", { class: "title" }, p.contract + "." + ((p.command && p.command.type) || "?")),
-      mark), el("div", { class: "mono" }, id),
+      check), el("div", { class: "mono" }, id),
     el("div", { class: "muted" }, "signer key " + p.signer + " · log leaf " + r.leafIndex
       + " · signed " + fmt(p.notBefore + 60000))));
     try {
       await L.verifyReceipt(r, keys);
-      mark.className = "badge ok";
-      mark.textContent = "✓ inclusion proof";
+      mark(check, true, "✓ inclusion proof");
     } catch (e) {
-      mark.className = "badge bad";
-      mark.textContent = "proof failed";
-      mark.title = e.message;
+      mark(check, false, "proof failed", e.message);
     }
   }
   out.focus?.();

@@ -46,3 +46,10 @@ export async function guard(fn) {
 export function fmt(ms) {
   return new Date(ms).toLocaleString();
 }
+
+/** Sets a check's badge: "ok" or "bad", its text, and why (shown on hover). */
+export function mark(badge, ok, text, why = "") {
+  badge.className = "badge " + (ok ? "ok" : "bad");
+  badge.textContent = text;
+  badge.title = why;
+}

@@ -33,11 +33,25 @@ class PortalBrowserTest {
 
   @Test
   void patientAndClinicianThroughTheBrowser() throws Exception {
+    onNodeWithPhoneAndDesk(tmp, "portal-patient", "portal-clinician", this::run);
+  }
+
+  /** What a browser test does with its node, a phone-sized browser and a desktop one. */
+  interface Scenario {
+    void run(NodeProcess node, Browser phone, Browser desk) throws Exception;
+  }
+
+  /**
+   * Runs a scenario on a new node of org1 (with member org2) and two browsers: a phone at
+   * 390x844 and a desktop at 1280x900, whose screenshots go under the two names given.
+   */
+  static void onNodeWithPhoneAndDesk(Path tmp, String phoneShots, String deskShots,
+      Scenario scenario) throws Exception {
     NodeProcess node = NodeProcess.init(tmp.resolve("node"),
         List.of(new NetworkInit.Member("org2", "Clinic Two"))).start();
-    try (Browser phone = new Browser(tmp.resolve("phone"), 390, 844, "portal-patient");
-        Browser desk = new Browser(tmp.resolve("desk"), 1280, 900, "portal-clinician")) {
-      run(node, phone, desk);
+    try (Browser phone = new Browser(tmp.resolve("phone"), 390, 844, phoneShots);
+        Browser desk = new Browser(tmp.resolve("desk"), 1280, 900, deskShots)) {
+      scenario.run(node, phone, desk);
     } finally {
       node.stop();
     }
@@ -190,10 +204,14 @@ class PortalBrowserTest {
     assertThat(noHorizontalScroll(phone)).as(overflow(phone)).isTrue();
   }
 
-  /** The clinician signs in afresh and opens the patient's chart by id. */
   private static void openChart(Browser desk, String patientId) {
+    openChart(desk, "dr-bea", patientId);
+  }
+
+  /** The clinician signs in afresh and opens the patient's chart by id. */
+  static void openChart(Browser desk, String identity, String patientId) {
     desk.driver.navigate().refresh();
-    desk.click("button[data-identity=dr-bea]");
+    desk.click("button[data-identity=" + identity + "]");
     desk.waitFor("#open");
     desk.type("input[name=patient-id]", patientId);
     desk.click("#open");

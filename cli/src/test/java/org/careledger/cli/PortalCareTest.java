@@ -3,14 +3,12 @@ package org.careledger.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
-import java.util.List;
 import org.careledger.client.ApiClient;
 import org.careledger.client.keys.KeyFile;
 import org.careledger.core.contract.Command;
 import org.careledger.core.contract.Role;
 import org.careledger.core.crypto.Codec;
 import org.careledger.core.crypto.Ed25519;
-import org.careledger.node.NetworkInit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -31,14 +29,8 @@ class PortalCareTest {
 
   @Test
   void measurementsRequestsAndTheExplorer() throws Exception {
-    NodeProcess node = NodeProcess.init(tmp.resolve("node"),
-        List.of(new NetworkInit.Member("org2", "Clinic Two"))).start();
-    try (Browser phone = new Browser(tmp.resolve("phone"), 390, 844, "portal-care-patient");
-        Browser desk = new Browser(tmp.resolve("desk"), 1280, 900, "portal-care-staff")) {
-      run(node, phone, desk);
-    } finally {
-      node.stop();
-    }
+    PortalBrowserTest.onNodeWithPhoneAndDesk(tmp, "portal-care-patient", "portal-care-staff",
+        this::run);
   }
 
   private void run(NodeProcess node, Browser phone, Browser desk) throws Exception {
@@ -141,7 +133,7 @@ class PortalCareTest {
     Ed25519.KeyPair admin2 = KeyFile.read(node.dir.resolve("keys/org2-admin.key"), null);
     new ApiClient(url, admin2).submit(AccessMatrixTest.sign(admin2, new Command.Register(
         "dr-cy", Role.PRACTITIONER, Codec.unb64(drKey), null)));
-    openChart(desk, "dr-cy", patientId);
+    PortalBrowserTest.openChart(desk, "dr-cy", patientId);
     desk.waitFor("#refused");
     desk.type("#ask textarea[name=ask-reason]", "follow-up of blood pressure after referral");
     desk.click("#ask button[type=submit]");
@@ -160,7 +152,7 @@ class PortalCareTest {
     phone.screenshot("request-granted");
 
     // the clinician now reads, the patient's own readings among the clinic's
-    openChart(desk, "dr-cy", patientId);
+    PortalBrowserTest.openChart(desk, "dr-cy", patientId);
     desk.waitFor("#records li");
     assertThat(desk.text("#basis")).contains("consent");
     assertThat(desk.text("#records")).contains("71.5 kg").contains("74 kg")
@@ -195,9 +187,7 @@ class PortalCareTest {
     desk.screenshot("explorer");
 
     // more transactions, then the page proves the new head extends the first one it saw
-    assertThat(writer.post("/Observation", "{\"resourceType\":\"Observation\",\"status\":"
-        + "\"final\",\"code\":{\"text\":\"Note\"},\"subject\":{\"reference\":\"Patient/"
-        + patientId + "\"},\"valueString\":\"later\"}").statusCode()).isEqualTo(201);
+    note(writer, patientId, "later");
     desk.click("#tab-ledger");
     desk.waiting(30).until(d -> "ok".equals(d.findElement(By.id("consistency"))
         .getDomAttribute("data-result")));
@@ -212,9 +202,7 @@ class PortalCareTest {
             + " c => c === '0' ? '1' : '0');"
             + " return new Response(JSON.stringify(b), {status: 200, headers:"
             + " {'Content-Type': 'application/json'}}); };");
-    assertThat(writer.post("/Observation", "{\"resourceType\":\"Observation\",\"status\":"
-        + "\"final\",\"code\":{\"text\":\"Note\"},\"subject\":{\"reference\":\"Patient/"
-        + patientId + "\"},\"valueString\":\"even later\"}").statusCode()).isEqualTo(201);
+    note(writer, patientId, "even later");
     desk.click("#tab-ledger");
     desk.waiting(30).until(d -> "bad".equals(d.findElement(By.id("consistency"))
         .getDomAttribute("data-result")));
@@ -222,16 +210,16 @@ class PortalCareTest {
     desk.screenshot("doctored-consistency-rejected");
   }
 
+  /** The clinic writes a short note about the patient: one more block. */
+  private static void note(FhirHttp writer, String patientId, String text) throws Exception {
+    assertThat(writer.post("/Observation", "{\"resourceType\":\"Observation\",\"status\":"
+        + "\"final\",\"code\":{\"text\":\"Note\"},\"subject\":{\"reference\":\"Patient/"
+        + patientId + "\"},\"valueString\":\"" + text + "\"}").statusCode()).isEqualTo(201);
+  }
+
   private static void scrollTo(Browser b, String css) {
     ((JavascriptExecutor) b.driver).executeScript(
         "document.querySelector(arguments[0]).scrollIntoView()", css);
   }
 
-  private static void openChart(Browser desk, String identity, String patientId) {
-    desk.driver.navigate().refresh();
-    desk.click("button[data-identity=" + identity + "]");
-    desk.waitFor("#open");
-    desk.type("input[name=patient-id]", patientId);
-    desk.click("#open");
-  }
 }
