@@ -21,6 +21,17 @@ class CliTest {
   static NodeProcess node;
   static String admin;
 
+  /**
+   * An enrollment code for a patient, offered through the CLI by {@code key} (a front-desk
+   * identity of the node's organization); asserts the offer worked.
+   */
+  static String offerCode(String url, Path key, String patientId) {
+    Run offer = cli("patient", "offer", "--node", url, "--key", key.toString(), "--patient",
+        patientId);
+    org.assertj.core.api.Assertions.assertThat(offer.code()).as(offer.out()).isZero();
+    return offer.out().replaceAll("(?s).*enrollment code ([A-Z2-7-]{29}).*", "$1");
+  }
+
   record Run(int code, String out) {
     boolean oneLineError() {
       String[] lines = out.strip().split("\n");

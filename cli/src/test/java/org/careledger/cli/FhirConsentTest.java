@@ -52,10 +52,7 @@ class FhirConsentTest {
         + "\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"weight\"},\"subject\":"
         + "{\"reference\":\"Patient/" + patientId + "\"},\"valueQuantity\":{\"value\":71,"
         + "\"unit\":\"kg\"}}"));
-    CliTest.Run offer = CliTest.cli("patient", "offer", "--node", url, "--key",
-        service.toString(), "--patient", patientId);
-    assertThat(offer.code()).as(offer.out()).isZero();
-    String code = offer.out().replaceAll("(?s).*enrollment code ([A-Z2-7-]{29}).*", "$1");
+    String code = CliTest.offerCode(url, service, patientId);
     Path patientKey = tmp.resolve("patient.key");
     assertThat(CliTest.cli("patient", "enroll", "--node", url, "--code", code, "--id",
         "pat-sam", "--key", patientKey.toString()).code()).isZero();

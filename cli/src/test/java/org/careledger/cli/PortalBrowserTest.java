@@ -70,10 +70,7 @@ class PortalBrowserTest {
           + "-10\",\"subject\":{\"reference\":\"Patient/" + patientId + "\"},"
           + "\"valueQuantity\":{\"value\":7" + i + ",\"unit\":\"kg\"}}");
     }
-    CliTest.Run offer = CliTest.cli("patient", "offer", "--node", url, "--key",
-        node.dir.resolve("keys/service.key").toString(), "--patient", patientId);
-    assertThat(offer.code()).as(offer.out()).isZero();
-    String code = offer.out().replaceAll("(?s).*enrollment code ([A-Z2-7-]{29}).*", "$1");
+    String code = CliTest.offerCode(url, node.dir.resolve("keys/service.key"), patientId);
 
     // the portal's pages carry a strict CSP and no third-party origin
     HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(

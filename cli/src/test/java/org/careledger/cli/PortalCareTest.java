@@ -53,10 +53,7 @@ class PortalCareTest {
         + "\"component\":[{\"code\":{\"coding\":[{" + LOINC + ",\"code\":\"8480-6\"}]},"
         + "\"valueQuantity\":{\"value\":135,\"unit\":\"mmHg\"}},{\"code\":{\"coding\":[{" + LOINC
         + ",\"code\":\"8462-4\"}]},\"valueQuantity\":{\"value\":88,\"unit\":\"mmHg\"}}]}");
-    CliTest.Run offer = CliTest.cli("patient", "offer", "--node", url, "--key",
-        node.dir.resolve("keys/service.key").toString(), "--patient", patientId);
-    assertThat(offer.code()).as(offer.out()).isZero();
-    String code = offer.out().replaceAll("(?s).*enrollment code ([A-Z2-7-]{29}).*", "$1");
+    String code = CliTest.offerCode(url, node.dir.resolve("keys/service.key"), patientId);
     // a restart runs the start-up ledger check over what is there now
     node.stop();
     node.start();
@@ -72,22 +69,11 @@ class PortalCareTest {
     phone.waitFor("section.trend[data-kind=weight]");
     assertThat(phone.driver.findElement(By.cssSelector("section.trend[data-kind=weight]"))
         .getDomAttribute("data-mine")).isEqualTo("0");
-    phone.type("#measure input[name=value]", "71.5");
-    phone.click("#measure button[type=submit]");
-    phone.waitFor("section.trend[data-kind=weight][data-mine='1']");
-    new org.openqa.selenium.support.ui.Select(phone.driver.findElement(
-        By.cssSelector("#measure select[name=kind]"))).selectByValue("bp");
-    phone.type("#measure input[name=value]", "128");
-    phone.type("#measure input[name=value2]", "84");
-    phone.click("#measure button[type=submit]");
-    phone.waitFor("section.trend[data-kind=bp][data-mine='1']");
-    new org.openqa.selenium.support.ui.Select(phone.driver.findElement(
-        By.cssSelector("#measure select[name=kind]"))).selectByValue("symptom");
-    phone.type("#measure textarea[name=symptom]", "mild headache since noon");
-    phone.click("#measure button[type=submit]");
-    phone.waitFor("section.trend[data-kind=symptom]");
-    assertThat(phone.text("section.trend[data-kind=weight]")).contains("2 from your care providers")
-        .contains("1 recorded by you").contains("Latest: 71.5 kg");
+    measure(phone, "weight", "input[name=value]", "71.5");
+    measure(phone, "bp", "input[name=value]", "128", "input[name=value2]", "84");
+    measure(phone, "symptom", "textarea[name=symptom]", "mild headache since noon");
+    assertThat(phone.text("section.trend[data-kind=weight]"))
+        .contains("2 from your care providers").contains("1 recorded by you").contains("Latest: 71.5 kg");
     assertThat(phone.driver.findElements(By.cssSelector(
         "section.trend[data-kind=weight] svg rect.mine"))).hasSize(1);
     assertThat(phone.driver.findElements(By.cssSelector(
@@ -208,6 +194,20 @@ class PortalCareTest {
         .getDomAttribute("data-result")));
     assertThat(desk.text("#consistency")).contains("NOT consistent");
     desk.screenshot("doctored-consistency-rejected");
+  }
+
+  /**
+   * The patient records one reading of {@code kind}, filling the named fields (selector, value,
+   * selector, value...), and waits until its chart counts it.
+   */
+  private static void measure(Browser phone, String kind, String... fields) {
+    new org.openqa.selenium.support.ui.Select(phone.driver.findElement(
+        By.cssSelector("#measure select[name=kind]"))).selectByValue(kind);
+    for (int i = 0; i < fields.length; i += 2) {
+      phone.type("#measure " + fields[i], fields[i + 1]);
+    }
+    phone.click("#measure button[type=submit]");
+    phone.waitFor("section.trend[data-kind=" + kind + "][data-mine='1']");
   }
 
   /** The clinic writes a short note about the patient: one more block. */

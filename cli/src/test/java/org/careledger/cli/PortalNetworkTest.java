@@ -57,10 +57,7 @@ class PortalNetworkTest {
             + "\"valueQuantity\":{\"value\":" + (60 + 10 * k + i) + ",\"unit\":\"kg\"}}")
             .statusCode()).isEqualTo(201);
       }
-      CliTest.Run offer = CliTest.cli("patient", "offer", "--node", n.url(), "--key",
-          svcFile.toString(), "--patient", pid);
-      assertThat(offer.code()).as(offer.out()).isZero();
-      codes.add(offer.out().replaceAll("(?s).*enrollment code ([A-Z2-7-]{29}).*", "$1"));
+      codes.add(CliTest.offerCode(n.url(), svcFile, pid));
     }
 
     // enrolled at the first organization: its records only
