@@ -14,7 +14,8 @@ final class StatusCommand implements Callable<Integer> {
     var s = client.connect(client.loadKey()).get("/api/v1/status");
     System.out.println("chain     " + s.get("chain").asText());
     System.out.println("node      " + s.get("node").asText() + (s.get("leader").asBoolean()
-        ? " (leader)" : ""));
+        ? " (leader)" : s.hasNonNull("leaderId") ? " (follower of " + s.get("leaderId").asText()
+            + ")" : " (no leader known)"));
     System.out.println("height    " + s.get("height").asLong());
     System.out.println("log size  " + s.get("logSize").asLong());
     System.out.println("log root  " + s.get("logRoot").asText());

@@ -15,9 +15,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Every command of the careledger CLI against a real node process, with its exit codes. */
-class CliTest {
+/**
+ * Every command of the careledger CLI against real node processes, with its exit codes; part
+ * of the ledger-core suite, run unchanged against a one-node network ({@code CliOneNodeTest})
+ * and a three-node network ({@code CliThreeNodeTest}). Also the CLI helpers other tests use.
+ */
+@org.junit.jupiter.api.TestInstance(org.junit.jupiter.api.TestInstance.Lifecycle.PER_CLASS)
+abstract class CliTest {
   @TempDir static Path tmp;
+  /** The node the suite talks to. */
   static NodeProcess node;
   static String admin;
 
@@ -55,15 +61,21 @@ class CliTest {
     }
   }
 
+  /** Starts the backend's nodes and returns the one the suite talks to. */
+  abstract NodeProcess start(Path dir) throws Exception;
+
+  /** Stops every node of the backend. */
+  abstract void stop() throws Exception;
+
   @BeforeAll
-  static void startNode() throws Exception {
-    node = NodeProcess.init(tmp.resolve("node")).start();
+  void startNode() throws Exception {
+    node = start(tmp);
     admin = node.dir.resolve("keys/admin.key").toString();
   }
 
   @AfterAll
-  static void stopNode() throws Exception {
-    node.close();
+  void stopNode() throws Exception {
+    stop();
   }
 
   String[] withNode(String... args) {
@@ -198,7 +210,8 @@ class CliTest {
   void statusReportsTheChain() {
     Run s = cli(withNode("status", "--key", admin));
     assertThat(s.code()).isZero();
-    assertThat(s.out()).contains("chain     careledger-test").contains("(leader)");
+    assertThat(s.out()).contains("chain     careledger-test")
+        .containsPattern("node      node1 \\((leader|follower of node[23])\\)");
   }
 
   @Test
@@ -210,8 +223,8 @@ class CliTest {
 
   @Test
   void benchRunsAgainstARunningNode() {
-    Run b = cli(withNode("bench", "--key", admin, "--seconds", "2", "--clients", "8",
-        "--signers", "2", "--rate", "200"));
+    Run b = cli(withNode("bench", "--key", admin, "--seconds", "2", "--clients", "32",
+        "--signers", "2", "--rate", "100"));
     assertThat(b.code()).as(b.out()).isZero();
     assertThat(b.out()).containsPattern("committed \\d+ tx").contains("ratio committed/raw-verify")
         .contains("(0 failed)");

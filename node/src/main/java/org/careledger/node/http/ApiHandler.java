@@ -512,6 +512,10 @@ public final class ApiHandler extends Handler.Abstract {
       o.put("node", nodeId);
       o.put("nodeKeyId", ledger.nodeKeyId());
       o.put("leader", isLeader.getAsBoolean());
+      String leaderNow = leaderId.get();
+      if (leaderNow != null) {
+        o.put("leaderId", leaderNow);
+      }
       o.put("height", head.header().height());
       o.put("logSize", head.header().logSize());
       o.put("logRoot", Codec.hex(head.header().logRoot()));
