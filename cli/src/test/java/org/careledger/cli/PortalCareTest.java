@@ -101,6 +101,28 @@ class PortalCareTest {
             + "  salted: L.b64url(new Uint8Array(40))}); done('stored'); }"
             + " catch (e) { done(e.status + ' ' + e.message); } });");
     assertThat(String.valueOf(forged)).startsWith("400").contains("commitment");
+    // a reading about someone else is refused with the reasons, and stores nothing (the
+    // timeline below counts every record)
+    Object other = ((JavascriptExecutor) phone.driver).executeAsyncScript(
+        "const done = arguments[arguments.length - 1];"
+            + "import('/portal/js/session.js').then(async S => {"
+            + " const L = await import('/portal/js/ledger.js');"
+            + " const M = await import('/portal/js/measure.js');"
+            + " const n = await S.get('/api/v1/patients/me/measurements/new');"
+            + " const r = M.observation({...n, subject: 'Patient/someone-else'}, 'weight', [60],"
+            + "  new Date().toISOString());"
+            + " const bytes = L.utf8(JSON.stringify(r));"
+            + " const salted = new Uint8Array(32 + bytes.length); salted.set(bytes, 32);"
+            + " const s = S.session();"
+            + " const tx = await L.signTransaction(s.key, s.chain, 'patients', {type: 'contribute',"
+            + "  org: n.org, record: n.record, resourceType: 'Observation', commitment:"
+            + "  L.hex(await L.sha256(salted))});"
+            + " try { await S.call('POST', '/api/v1/patients/me/measurements', {tx: L.b64url(tx),"
+            + "  salted: L.b64url(salted)}); done('stored'); }"
+            + " catch (e) { done(e.status + ' ' + e.message); } });");
+    assertThat(String.valueOf(other)).startsWith("422")
+        .contains("subject must be the signed-in patient")
+        .contains("performer must name the signed-in patient");
 
     // each of the patient's own readings is verified and shown as signed by them
     phone.click("#tab-timeline");

@@ -54,10 +54,10 @@ public final class Node implements AutoCloseable {
 
   /** What the status shows of the start-up ledger check (it refuses to start on a failure). */
   private static com.fasterxml.jackson.databind.node.ObjectNode verifyResult(
-      LedgerVerifier.Report r, long ms, boolean enabled) {
+      LedgerVerifier.Report r, long ms, long at, boolean enabled) {
     var o = org.careledger.core.json.CanonicalJson.object();
     o.put("when", "start");
-    o.put("time", System.currentTimeMillis());
+    o.put("time", at);
     if (r == null) {
       o.put("result", enabled ? "empty ledger" : "not run (verify-on-start is off)");
       return o;
@@ -113,6 +113,7 @@ public final class Node implements AutoCloseable {
     store = LedgerStore.open(config.ledgerDir(), config.ledgerSync());
     LedgerVerifier.Report verified = null;
     long verifyMs = 0;
+    long verifiedAt = System.currentTimeMillis();
     if (config.verifyOnStart() && store.height() > 0) {
       long t0 = System.nanoTime();
       LedgerVerifier.Report check = LedgerVerifier.verify(store, genesisBytes);
@@ -123,6 +124,7 @@ public final class Node implements AutoCloseable {
             + " it from the other members (docs/operations.md)");
       }
       verifyMs = (System.nanoTime() - t0) / 1_000_000;
+      verifiedAt = System.currentTimeMillis();
       verified = check;
       LOG.info("{}: ledger verified at start: {} blocks, {} transactions in {} ms", name,
           check.blocks(), check.transactions(), verifyMs);
@@ -154,7 +156,8 @@ public final class Node implements AutoCloseable {
         ordering::isLeader, metrics);
     api.leaderId(ordering::leaderIdOrNull);
     api.network(ordering::health);
-    api.verifiedAtStart(verifyResult(verified, verifyMs, config.verifyOnStart()));
+    api.verifiedAtStart(verifyResult(verified, verifyMs, verifiedAt,
+        config.verifyOnStart()));
     Vault vault = Vault.open(config.vaultKeysFile(), passphraseOrNull);
     records = new RecordStore(name, FhirSetup.CONTEXT, submitter, vault, nodeKey);
     metrics.gauge("careledger_vault_integrity_failures", records,

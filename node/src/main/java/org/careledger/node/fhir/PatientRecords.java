@@ -15,7 +15,7 @@ import org.hl7.fhir.r4.model.Reference;
  * Checks a record a patient wrote and signed in their browser (a measurement from their
  * phone). The patient commits to the exact bytes, so the node stores them as they are and may
  * not re-encode them; what it checks is that they are a strictly valid Observation about this
- * patient, performed by the patient, with the id the node assigned and version 1.
+ * patient, performed by the patient, version 1.
  */
 public final class PatientRecords {
   /** How far the browser's {@code meta.lastUpdated} may be from the node's clock. */
@@ -23,8 +23,11 @@ public final class PatientRecords {
 
   private PatientRecords() {}
 
-  /** The checked record: its FHIR id and the codes a consent exclusion can name. */
-  public record Checked(String type, String id, Set<String> codes) {}
+  /**
+   * The checked record: its FHIR id, its {@code meta.lastUpdated} (ms) and the codes a consent
+   * exclusion can name.
+   */
+  public record Checked(String type, String id, long lastUpdated, Set<String> codes) {}
 
   /** The record is not acceptable; {@code problems} name every reason (never a value). */
   public static final class Invalid extends Exception {
@@ -42,11 +45,11 @@ public final class PatientRecords {
   }
 
   /**
-   * Checks {@code salted} (32 salt bytes, then the resource's UTF-8 JSON) as version 1 of
-   * Observation {@code id} for the patient whose FHIR id is {@code patientId}.
+   * Checks {@code salted} (32 salt bytes, then the resource's UTF-8 JSON) as version 1 of an
+   * Observation for the patient whose FHIR id is {@code patientId}. The caller checks that its
+   * id is the one whose record pseudonym the patient signed.
    */
-  public static Checked check(byte[] salted, String id, String patientId, long now)
-      throws Invalid {
+  public static Checked check(byte[] salted, String patientId, long now) throws Invalid {
     if (salted.length <= 32) {
       throw new Invalid(List.of("the record holds no resource after its 32-byte salt"));
     }
@@ -74,8 +77,9 @@ public final class PatientRecords {
     FhirSetup.Walk walk = FhirSetup.walk(o);
     problems.addAll(walk.problems());
     problems.addAll(FhirSetup.referenceProblems("Observation", walk.references()));
-    if (!id.equals(o.getIdElement().getIdPart())) {
-      problems.add("Observation.id must be the id this node assigned");
+    String id = o.getIdElement().getIdPart();
+    if (id == null || id.isEmpty()) {
+      problems.add("Observation.id is required (the id this node assigned)");
     }
     if (!"1".equals(o.getMeta().getVersionId())) {
       problems.add("Observation.meta.versionId must be 1");
@@ -104,6 +108,7 @@ public final class PatientRecords {
     if (!problems.isEmpty()) {
       throw new Invalid(problems);
     }
-    return new Checked("Observation", id, Compartments.codes(o));
+    return new Checked("Observation", id, o.getMeta().getLastUpdated().getTime(),
+        Compartments.codes(o));
   }
 }

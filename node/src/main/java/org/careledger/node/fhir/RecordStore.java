@@ -295,10 +295,10 @@ public final class RecordStore {
    * Stores a record its patient wrote and signed: {@code salted} is salt || the exact resource
    * bytes, {@code tx} the patient's {@code patients.contribute} transaction committing to them.
    * The vault entry and index rows are written with the block that commits {@code tx}, or not
-   * at all.
+   * at all. {@code lastUpdated} is the resource's own (the index shows what the bytes say).
    */
   public LedgerService.Outcome contribute(Transaction tx, String type, String id, String patient,
-      List<String> codes, byte[] salted, long now) throws StoreException {
+      List<String> codes, byte[] salted, long lastUpdated) throws StoreException {
     String rec = recordPseudonym(type, id);
     if (meta(rec) != null) {
       throw new StoreException(StoreException.Kind.CONFLICT, type + "/" + id + " exists");
@@ -306,8 +306,8 @@ public final class RecordStore {
     List<LedgerStore.Write> rows = new ArrayList<>();
     rows.add(new LedgerStore.Write(PrivateFamily.VAULT, vaultKey(rec, 1),
         vault.sealSalted(rec, 1, patient, salted).entry()));
-    index(rows, rec, type, 1, now, patient, codes.stream().map(this::tagPseudonym).sorted()
-        .toList(), null, false);
+    index(rows, rec, type, 1, lastUpdated, patient, codes.stream().map(this::tagPseudonym)
+        .sorted().toList(), null, false);
     return submitAndWait(tx, rows);
   }
 

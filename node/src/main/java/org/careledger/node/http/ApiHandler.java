@@ -69,6 +69,8 @@ public final class ApiHandler extends Handler.Abstract {
   private volatile java.util.function.Supplier<java.util.Map<String, Object>> network =
       java.util.Map::of;
   private volatile ObjectNode lastVerify;
+  private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER =
+      new com.fasterxml.jackson.databind.ObjectMapper();
   private volatile java.util.Set<String> corsOrigins = java.util.Set.of();
   private final PrometheusMeterRegistry metrics;
   private final Timer commitLatency;
@@ -532,8 +534,7 @@ public final class ApiHandler extends Handler.Abstract {
       return o;
     }
     if (path.equals("/api/v1/network")) {
-      ObjectNode o = (ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
-          .valueToTree(network.get());
+      ObjectNode o = (ObjectNode) MAPPER.valueToTree(network.get());
       ArrayNode orgs = o.putArray("nodes");
       var state = ledger.store().state();
       for (String keyId : new java.util.TreeSet<>(ledger.nodeKeys().keySet())) {

@@ -19,6 +19,7 @@ import org.careledger.core.contract.Command;
 import org.careledger.core.contract.CommandCodec;
 import org.careledger.core.contract.Role;
 import org.careledger.core.crypto.Codec;
+import org.careledger.core.crypto.Sha256;
 import org.careledger.core.json.CanonicalJson;
 import org.careledger.core.ledger.AccessLog;
 import org.careledger.core.ledger.Consents;
@@ -34,6 +35,7 @@ import org.careledger.node.Receipts;
 import org.careledger.node.access.Gatekeeper;
 import org.careledger.node.auth.TokenService;
 import org.careledger.node.fhir.FhirSetup;
+import org.careledger.node.fhir.PatientRecords;
 import org.careledger.node.fhir.RecordStore;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -552,7 +554,7 @@ final class PatientApi {
       throw new ApiHandler.Problem(400, "bad-request", "Wrong organization",
           "this node holds the records of " + gate.org() + " only");
     }
-    if (!Codec.hex(org.careledger.core.crypto.Sha256.hash(salted))
+    if (!Codec.hex(Sha256.hash(salted))
         .equals(c.path("commitment").asText())) {
       throw new ApiHandler.Problem(400, "bad-commitment", "Commitment mismatch",
           "the signed commitment is not SHA-256 of the salted bytes sent");
@@ -560,28 +562,22 @@ final class PatientApi {
     String pp = linkedHere(p);
     String patientId = patientFhirId(pp);
     long now = System.currentTimeMillis();
-    org.careledger.node.fhir.PatientRecords.Checked checked;
+    PatientRecords.Checked checked;
     try {
-      String id = new com.fasterxml.jackson.databind.ObjectMapper()
-          .readTree(salted, 32, salted.length - 32).path("id").asText("");
-      checked = org.careledger.node.fhir.PatientRecords.check(salted, id, patientId, now);
-      if (!records.recordPseudonym("Observation", id).equals(c.path("record").asText())
-          || !"Observation".equals(c.path("resourceType").asText())) {
-        throw new ApiHandler.Problem(400, "bad-request", "Wrong record",
-            "the signed record id and type are not those of the resource sent");
-      }
-    } catch (org.careledger.node.fhir.PatientRecords.Invalid e) {
-      ApiHandler.Problem problem = new ApiHandler.Problem(422, "invalid-resource",
-          "Invalid measurement", e.getMessage());
-      throw problem;
-    } catch (java.io.IOException e) {
+      checked = PatientRecords.check(salted, patientId, now);
+    } catch (PatientRecords.Invalid e) {
       throw new ApiHandler.Problem(422, "invalid-resource", "Invalid measurement",
-          "the resource is not JSON");
+          e.getMessage());
+    }
+    if (!records.recordPseudonym("Observation", checked.id()).equals(c.path("record").asText())
+        || !"Observation".equals(c.path("resourceType").asText())) {
+      throw new ApiHandler.Problem(400, "bad-request", "Wrong record",
+          "the signed record is not the Observation sent (its id must be the one assigned)");
     }
     LedgerService.Outcome o;
     try {
       o = records.contribute(tx, checked.type(), checked.id(), pp,
-          List.copyOf(checked.codes()), salted, now);
+          List.copyOf(checked.codes()), salted, checked.lastUpdated());
     } catch (RecordStore.StoreException e) {
       throw new ApiHandler.Problem(e.kind() == RecordStore.StoreException.Kind.UNAVAILABLE
           ? 503 : 409, "refused", "Not stored", e.getMessage());
