@@ -61,21 +61,21 @@ abstract class CliTest {
     }
   }
 
-  /** Starts the backend's nodes and returns the one the suite talks to. */
-  abstract NodeProcess start(Path dir) throws Exception;
+  /** The network this suite runs against. */
+  abstract Backend backend();
 
-  /** Stops every node of the backend. */
-  abstract void stop() throws Exception;
+  private Backend running;
 
   @BeforeAll
   void startNode() throws Exception {
-    node = start(tmp);
+    running = backend();
+    node = running.start(tmp);
     admin = node.dir.resolve("keys/admin.key").toString();
   }
 
   @AfterAll
   void stopNode() throws Exception {
-    stop();
+    running.stop();
   }
 
   String[] withNode(String... args) {

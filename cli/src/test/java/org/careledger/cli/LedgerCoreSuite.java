@@ -44,15 +44,15 @@ abstract class LedgerCoreSuite {
   static final HttpClient HTTP = HttpClient.newHttpClient();
   static final ObjectMapper JSON = new ObjectMapper();
 
-  /** Starts the backend's nodes and returns the one the suite talks to. */
-  abstract NodeProcess start(Path dir) throws Exception;
+  /** The network this suite runs against. */
+  abstract Backend backend();
 
-  /** Stops every node of the backend. */
-  abstract void stop() throws Exception;
+  private Backend running;
 
   @BeforeAll
   void startNode() throws Exception {
-    node = start(tmp);
+    running = backend();
+    node = running.start(tmp);
     adminKey = node.adminKey();
     admin = new ApiClient(node.url(), adminKey);
     adminId = admin.get("/api/v1/status").get("you").asText();
@@ -62,7 +62,7 @@ abstract class LedgerCoreSuite {
 
   @AfterAll
   void stopNode() throws Exception {
-    stop();
+    running.stop();
   }
 
   static Ed25519.KeyPair register(String id, Role role) throws Exception {
