@@ -10,21 +10,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every command of the careledger CLI against real node processes, with its exit codes; part
  * of the ledger-core suite, run unchanged against a one-node network ({@code CliOneNodeTest})
  * and a three-node network ({@code CliThreeNodeTest}). Also the CLI helpers other tests use.
  */
-@org.junit.jupiter.api.TestInstance(org.junit.jupiter.api.TestInstance.Lifecycle.PER_CLASS)
-abstract class CliTest {
-  @TempDir static Path tmp;
-  /** The node the suite talks to. */
-  static NodeProcess node;
+abstract class CliTest extends BackendSuite {
   static String admin;
 
   /**
@@ -61,21 +55,9 @@ abstract class CliTest {
     }
   }
 
-  /** The network this suite runs against. */
-  abstract Backend backend();
-
-  private Backend running;
-
   @BeforeAll
-  void startNode() throws Exception {
-    running = backend();
-    node = running.start(tmp);
+  void setUp() {
     admin = node.dir.resolve("keys/admin.key").toString();
-  }
-
-  @AfterAll
-  void stopNode() throws Exception {
-    running.stop();
   }
 
   String[] withNode(String... args) {

@@ -10,7 +10,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 import org.careledger.client.ApiClient;
 import org.careledger.core.contract.Command;
@@ -18,11 +17,8 @@ import org.careledger.core.contract.Role;
 import org.careledger.core.crypto.Ed25519;
 import org.careledger.core.json.CanonicalJson;
 import org.careledger.core.tx.TxCodec;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The ledger-core suite, run unchanged against every backend (a one-node network and a
@@ -30,11 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * its status and problem type and no change to the ledger (the log size stays the same),
  * tokens and client assertions, batches, and receipts and proofs that check offline.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class LedgerCoreSuite {
-  @TempDir static Path tmp;
-  /** The node the suite talks to. */
-  static NodeProcess node;
+abstract class LedgerCoreSuite extends BackendSuite {
   static ApiClient admin;
   static Ed25519.KeyPair adminKey;
   /** The identity id of the admin the suite signs as. */
@@ -44,25 +36,13 @@ abstract class LedgerCoreSuite {
   static final HttpClient HTTP = HttpClient.newHttpClient();
   static final ObjectMapper JSON = new ObjectMapper();
 
-  /** The network this suite runs against. */
-  abstract Backend backend();
-
-  private Backend running;
-
   @BeforeAll
-  void startNode() throws Exception {
-    running = backend();
-    node = running.start(tmp);
+  void setUp() throws Exception {
     adminKey = node.adminKey();
     admin = new ApiClient(node.url(), adminKey);
     adminId = admin.get("/api/v1/status").get("you").asText();
     practitioner = register("dr-test", Role.PRACTITIONER);
     auditor = register("auditor-test", Role.AUDITOR);
-  }
-
-  @AfterAll
-  void stopNode() throws Exception {
-    running.stop();
   }
 
   static Ed25519.KeyPair register(String id, Role role) throws Exception {
