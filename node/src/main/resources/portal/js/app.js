@@ -5,7 +5,7 @@ import * as L from "./ledger.js";
 import * as S from "./session.js";
 import { describe, when } from "./fhirview.js";
 import { el, field, say, show, guard, fmt, mark } from "./ui.js";
-import { measurements, MEASURES } from "./measure.js";
+import { measurements } from "./measure.js";
 import { explorer } from "./explorer.js";
 
 const PURPOSES = { TREAT: "Treatment", ETREAT: "Emergency treatment", HPAYMT: "Payment",
