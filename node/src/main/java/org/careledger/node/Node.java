@@ -131,7 +131,7 @@ public final class Node implements AutoCloseable {
     }
     LedgerService ledger = LedgerService.open(name, store, genesisBytes, nodeKey);
     ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), peers, ledger.chain(),
-        ledger);
+        ledger, nodeKey);
     ordering.start();
     batcher = new Batcher(name, ordering, ledger, config.queueSize(), config.maxBatch(), 3);
     batcher.start();

@@ -65,6 +65,7 @@ public final class RaftOrdering implements AutoCloseable {
   private final String nodeName;
   private final RaftServer server;
   private final RaftProperties props;
+  private final org.apache.ratis.conf.Parameters parameters;
   private final RaftClient client;
   private final LedgerStateMachine stateMachine;
   private final ClientId clientId = ClientId.randomId();
@@ -75,8 +76,14 @@ public final class RaftOrdering implements AutoCloseable {
   private final RaftGroup group;
   private final RaftPeerId self;
 
+  /**
+   * The member {@code selfId} of the group of {@code peers}. Raft traffic is mutually
+   * authenticated TLS: this node presents {@code nodeKey}, and accepts only peers whose key is
+   * an active node key of {@code ledger}'s membership state at handshake time.
+   */
   public RaftOrdering(String nodeName, Path raftDir, String selfId, List<Peer> peers,
-      String chain, LedgerService ledger) throws IOException {
+      String chain, LedgerService ledger,
+      org.careledger.core.crypto.Ed25519.KeyPair nodeKey) throws IOException {
     this.nodeName = nodeName;
     this.self = RaftPeerId.valueOf(selfId);
     RaftGroupId groupId = RaftGroupId.valueOf(
@@ -91,8 +98,9 @@ public final class RaftOrdering implements AutoCloseable {
     dropSnapshotMarkersAhead(raftDir.resolve(groupId.getUuid().toString()).resolve("sm"),
         ledger.appliedIndex());
     this.stateMachine = new LedgerStateMachine(nodeName, ledger, this::leaderChanged);
+    this.parameters = tls(selfId, nodeKey, () -> ledger.nodeKeys().keySet());
     this.server = RaftServer.newBuilder().setServerId(self).setGroup(group)
-        .setStateMachine(stateMachine).setProperties(props)
+        .setStateMachine(stateMachine).setProperties(props).setParameters(parameters)
         .setOption(RaftStorage.StartupOption.RECOVER).build();
     this.props = props;
     this.client = newClient();
@@ -156,8 +164,28 @@ public final class RaftOrdering implements AutoCloseable {
   }
 
   private RaftClient newClient() {
-    return RaftClient.newBuilder().setProperties(props).setRaftGroup(group)
-        .setClientId(clientId).build();
+    return RaftClient.newBuilder().setProperties(props).setParameters(parameters)
+        .setRaftGroup(group).setClientId(clientId).build();
+  }
+
+  /** The same mutual TLS for the server's port and this node's clients of the others. */
+  private static org.apache.ratis.conf.Parameters tls(String selfId,
+      org.careledger.core.crypto.Ed25519.KeyPair nodeKey,
+      java.util.function.Supplier<java.util.Set<String>> activeNodeKeyIds) throws IOException {
+    org.apache.ratis.grpc.GrpcTlsConfig conf;
+    try {
+      conf = new org.apache.ratis.grpc.GrpcTlsConfig(
+          NodeTls.keyManager(NodeTls.identity(selfId, nodeKey)),
+          NodeTls.trustManager(activeNodeKeyIds), true);
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException("cannot set up TLS for the Raft port: " + e.getMessage(), e);
+    }
+    org.apache.ratis.conf.Parameters p = new org.apache.ratis.conf.Parameters();
+    GrpcConfigKeys.TLS.setConf(p, conf);
+    GrpcConfigKeys.Server.setTlsConf(p, conf);
+    GrpcConfigKeys.Client.setTlsConf(p, conf);
+    GrpcConfigKeys.Admin.setTlsConf(p, conf);
+    return p;
   }
 
   public void start() throws IOException {
