@@ -485,8 +485,19 @@ public final class RaftOrdering implements AutoCloseable {
     @Override
     public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(
         org.apache.ratis.proto.RaftProtos.RoleInfoProto role, TermIndex firstInLeaderLog) {
-      // cannot happen while every node keeps its whole log; if it does, replaying is impossible
-      // and carrying on would serve a ledger with a gap
+      // Ratis 3.3 sends this notification whenever a leader restarts its log appender for a
+      // follower (the appender then treats the follower as bootstrapping), even though no node
+      // ever purges its log. If the leader's log starts at or before this node's next entry, the
+      // log alone catches this node up: answering "no snapshot" (null) makes the leader go on
+      // appending entries from where this node's log ends.
+      long next = getLastAppliedTermIndex() == null ? 0 : getLastAppliedTermIndex().getIndex() + 1;
+      if (firstInLeaderLog.getIndex() <= next) {
+        RaftOrdering.LOG.info("{}: the leader offered a snapshot from {}; this node catches up"
+            + " from the log (its next entry is {})", nodeName, firstInLeaderLog, next);
+        return CompletableFuture.completedFuture(null);
+      }
+      // the leader's log starts after this node's last entry: replaying is impossible, and
+      // carrying on would serve a ledger with a gap
       stop(72, "the leader's log starts at " + firstInLeaderLog + ", after this node's last"
           + " entry; this node cannot catch up from the log");
       return new CompletableFuture<>();
