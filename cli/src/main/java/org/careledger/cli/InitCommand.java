@@ -222,9 +222,25 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--genesis", required = true, description = "The genesis.json received.")
     Path genesis;
 
+    @Option(names = "--running", description = "Join a network that is already running (the"
+        + " genesis does not list this organization): the network's admins then vote on it"
+        + " with 'careledger network propose-add' and 'approve'.")
+    boolean running;
+
     @Override
     public Integer call() throws Exception {
-      String chain = NetworkInit.join(data, java.nio.file.Files.readAllBytes(genesis));
+      byte[] g = java.nio.file.Files.readAllBytes(genesis);
+      if (running) {
+        String chain = NetworkInit.joinRunning(data, g);
+        System.out.println("ready to join chain " + chain + ". Send " + data.resolve(
+            NetworkInit.ORG_FILE) + " to an admin of the network, who proposes it with"
+            + " 'careledger network propose-add --org-file org.json --reason ...'.");
+        System.out.println("Start the node now or later with: careledger node --data " + data
+            + "; it replays the ledger and joins the Raft group once a majority of the"
+            + " organizations approved.");
+        return 0;
+      }
+      String chain = NetworkInit.join(data, g);
       System.out.println("joined chain " + chain + "; start the node with: careledger node"
           + " --data " + data);
       return 0;

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         IdentityCommand.class, TxCommand.class, VerifyCommand.class, ProofCommand.class,
         StatusCommand.class, TokenCommand.class, BenchCommand.class, BenchFhirCommand.class,
         ImportCommand.class, PatientCommand.class, ConsentCommand.class, ShareCommand.class,
-        BenchAuditCommand.class, BenchNetworkCommand.class,
+        BenchAuditCommand.class, BenchNetworkCommand.class, NetworkCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   public static final int FAILED = 1;

@@ -69,6 +69,28 @@ abstract class CliTest extends BackendSuite {
   }
 
   @Test
+  void networkGovernanceCommandsListMembersAndRefuseBadInput() throws Exception {
+    Run list = cli(withNode("network", "proposals", "--key", admin));
+    assertThat(list.code()).as(list.out()).isZero();
+    assertThat(list.out()).contains("org1  member");
+    Run unknown = cli(withNode("network", "approve", "--key", admin, "--id", "no-such"));
+    assertThat(unknown.code()).isEqualTo(Main.FAILED);
+    assertThat(unknown.oneLineError()).as(unknown.out()).isTrue();
+    assertThat(unknown.out()).contains("no proposal no-such");
+    Run noFile = cli(withNode("network", "propose-add", "--key", admin, "--org-file",
+        node.dir.resolve("missing.json").toString(), "--reason", "x"));
+    assertThat(noFile.code()).isEqualTo(Main.FAILED);
+    assertThat(noFile.oneLineError()).as(noFile.out()).isTrue();
+    // a data dir that already has its genesis is not joined to a running network again
+    Run listed = cli("init", "join", "--running", "--data", node.dir.toString(), "--genesis",
+        node.dir.resolve("genesis.json").toString());
+    assertThat(listed.code()).isEqualTo(Main.FAILED);
+    assertThat(listed.oneLineError()).as(listed.out()).isTrue();
+    assertThat(cli(withNode("network", "proposals", "--key", admin)).out())
+        .doesNotContain("no-such");
+  }
+
+  @Test
   void initRefusesToOverwriteAnExistingNode() {
     Run r = cli("init", "--data", node.dir.toString());
     assertThat(r.code()).isEqualTo(Main.FAILED);

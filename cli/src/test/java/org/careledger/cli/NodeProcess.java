@@ -122,6 +122,12 @@ final class NodeProcess implements AutoCloseable {
     return new NodeProcess(dir, c.httpHost(), c.httpPort(), true);
   }
 
+  /** The node of an existing data dir of a multi-node network. */
+  static NodeProcess existingOfNetwork(Path dir) throws IOException {
+    org.careledger.node.NodeConfig c = org.careledger.node.NodeConfig.load(dir, null);
+    return new NodeProcess(dir, c.httpHost(), c.httpPort(), false);
+  }
+
   String url() {
     return "http://" + host + ":" + httpPort;
   }

@@ -86,7 +86,7 @@ class NodeTlsTest {
     }
   }
 
-  private static String raftAddress(NodeProcess n) throws IOException {
+  static String raftAddress(NodeProcess n) throws IOException {
     var genesis = org.careledger.client.GenesisFile.parse(
         java.nio.file.Files.readAllBytes(n.dir.resolve("genesis.json")));
     String id = NodeConfig.load(n.dir, null).nodeId();
@@ -99,7 +99,7 @@ class NodeTlsTest {
    * HTTP/2's preface and reads: true if the server answers, false if the connection is refused.
    * The client trusts the server only if its bound key is in {@code serverKeys}.
    */
-  private static boolean talks(String hostPort, Ed25519.KeyPair clientKey, Set<String> serverKeys)
+  static boolean talks(String hostPort, Ed25519.KeyPair clientKey, Set<String> serverKeys)
       throws Exception {
     SSLContext ctx = SSLContext.getInstance("TLSv1.3");
     ctx.init(clientKey == null ? null : new javax.net.ssl.KeyManager[] {

@@ -69,6 +69,7 @@ public final class LedgerService {
       new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** The active node keys (key id to public key), from the membership state. */
   private volatile Map<String, byte[]> nodeKeys = Map.of();
+  private volatile Map<String, String> nodeAddresses = Map.of();
   private final Set<String> nodeIdentities = ConcurrentHashMap.newKeySet();
   /** Per height, the headers other nodes signed that differ from ours, and who signed them. */
   private final TreeMap<Long, Map<ByteBuffer, Set<String>>> dissent = new TreeMap<>();
@@ -84,7 +85,7 @@ public final class LedgerService {
   }
 
   private LedgerService(String nodeName, LedgerStore store, Ed25519.KeyPair nodeKey,
-      String chain) {
+      String chain, List<String> genesisOrgs) {
     this.nodeName = nodeName;
     this.store = store;
     this.nodeKey = nodeKey;
@@ -94,11 +95,11 @@ public final class LedgerService {
         verified.add(ByteBuffer.wrap(tx.id()));
       }
       return ok;
-    });
+    }, genesisOrgs);
     // a signature this node checked at admission need not be checked again when it is applied:
     // the key id is a hash of the key, so the same id always names the same public key
     this.execution = new Ledger(chain, (tx, pk) -> verified.remove(ByteBuffer.wrap(tx.id()))
-        || verifier(tx.signer(), pk).verify(tx.signedBytes(), tx.signature()));
+        || verifier(tx.signer(), pk).verify(tx.signedBytes(), tx.signature()), genesisOrgs);
     this.tree = new MerkleTree(store.nodes());
   }
 
@@ -139,10 +140,15 @@ public final class LedgerService {
       Ed25519.KeyPair nodeKey) throws IOException {
     MerkleAppender appender;
     String chain;
+    Ledger.Genesis g = Ledger.genesis(genesisTx, MerkleAppender.empty());
     if (store.height() < 0) {
       appender = MerkleAppender.empty();
-      Ledger.Genesis g = Ledger.genesis(genesisTx, appender);
-      store.commitBlock(Block.sign(g.block().header(), nodeKey), g.block().accepted(),
+      g = Ledger.genesis(genesisTx, appender);
+      // a node that joined the network later was not a node at height 0, so it does not sign it
+      boolean genesisNode = g.command().organizations().stream().anyMatch(o ->
+          o.nodeKey() != null && Ed25519.keyId(o.nodeKey()).equals(nodeKey.keyId()));
+      store.commitBlock(genesisNode ? Block.sign(g.block().header(), nodeKey)
+          : new Block(g.block().header(), List.of()), g.block().accepted(),
           g.block().writes(), g.block().nodes(), -1);
       chain = g.ledger().chain();
       LOG.info("{}: wrote genesis block of chain {}", nodeName, chain);
@@ -150,7 +156,8 @@ public final class LedgerService {
       appender = MerkleAppender.restore(store.logSize(), store.nodes());
       chain = store.block(0).header().chain();
     }
-    LedgerService s = new LedgerService(nodeName, store, nodeKey, chain);
+    LedgerService s = new LedgerService(nodeName, store, nodeKey, chain,
+        Ledger.orgIds(g.command()));
     s.appender = appender;
     s.latest = store.block(store.height());
     s.remember(s.latest);
@@ -241,14 +248,18 @@ public final class LedgerService {
 
   private void refreshNodeKeys() {
     Map<String, byte[]> keys = new java.util.HashMap<>();
+    Map<String, String> addresses = new TreeMap<>();
     Set<String> ids = new java.util.HashSet<>();
     store.scanState("identity/", (k, v) -> {
       Membership.Identity i = Membership.identity(store.state(), k.substring(9));
       if (i != null && i.role() == org.careledger.core.contract.Role.NODE) {
         ids.add(i.id());
-        Membership.KeyRecord key = i.active() ? Membership.key(store.state(), i.keyId()) : null;
+        Membership.Organization org = Membership.organization(store.state(), i.org());
+        Membership.KeyRecord key = i.active() && org != null && org.member()
+            ? Membership.key(store.state(), i.keyId()) : null;
         if (key != null && key.active()) {
           keys.put(key.keyId(), key.publicKey());
+          addresses.put(i.id(), i.address());
         }
       }
       return true;
@@ -256,12 +267,24 @@ public final class LedgerService {
     nodeIdentities.clear();
     nodeIdentities.addAll(ids);
     nodeKeys = Map.copyOf(keys);
+    nodeAddresses = java.util.Collections.unmodifiableMap(addresses);
+  }
+
+  /**
+   * The network's nodes as this node's state has them: each active node identity of a member
+   * organization, and the Raft address it registered.
+   */
+  public Map<String, String> nodeAddresses() {
+    return nodeAddresses;
   }
 
   /** True if a block's state writes may change the set of node keys. */
   private boolean touchesNodes(Map<String, byte[]> writes) {
     for (Map.Entry<String, byte[]> e : writes.entrySet()) {
       String k = e.getKey();
+      if (k.startsWith("org/")) {
+        return true;
+      }
       if (k.startsWith("identity/") && (nodeIdentities.contains(k.substring(9))
           || new String(e.getValue(), java.nio.charset.StandardCharsets.UTF_8)
               .contains("\"role\":\"node\""))) {
@@ -451,7 +474,10 @@ public final class LedgerService {
     Block block = null;
     try {
       if (r.header() != null) {
-        block = Block.sign(r.header(), nodeKey);
+        // a node signs the blocks it applies while it is a node of the network: a node that
+        // joined later replays the blocks from before it joined without signing them
+        boolean signs = nodeKeys.containsKey(nodeKey.keyId());
+        block = signs ? Block.sign(r.header(), nodeKey) : new Block(r.header(), List.of());
         store.commitBlock(block, r.accepted(), r.writes(), r.nodes(), raftIndex, rows);
         remember(block);
         latest = block;
@@ -460,7 +486,7 @@ public final class LedgerService {
         }
         if (nodeKeys.size() <= 1) {
           quorumHeight = height;
-        } else if (nodeKeys.containsKey(nodeKey.keyId())) {
+        } else if (signs && nodeKeys.containsKey(nodeKey.keyId())) {
           outbox.add(new Cosignature(block.header(), nodeKey.keyId(),
               block.signatures().get(0).sig()));
         }

@@ -157,13 +157,7 @@ public final class NetworkInit {
       throw new IOException(dir + " already has a genesis; refusing to overwrite it");
     }
     Command.OrgSpec mine = readOrg(dir);
-    org.careledger.core.ledger.Ledger.Genesis g;
-    try {
-      g = org.careledger.core.ledger.Ledger.genesis(genesis,
-          org.careledger.core.merkle.MerkleAppender.empty());
-    } catch (IllegalArgumentException e) {
-      throw new IOException("not a valid genesis: " + e.getMessage());
-    }
+    org.careledger.core.ledger.Ledger.Genesis g = checkedGenesis(genesis);
     boolean listed = g.command().organizations().stream().anyMatch(o ->
         orgJson(o).equals(orgJson(mine)));
     if (!listed) {
@@ -172,6 +166,48 @@ public final class NetworkInit {
     }
     Files.write(dir.resolve("genesis.json"), genesis);
     return g.ledger().chain();
+  }
+
+  /**
+   * Joining a network that is already running: checks that {@code genesis} is valid and does
+   * not list this organization (then {@link #join} applies), installs it, and writes this
+   * node's Raft address from {@code org.json} into {@code node.json} as {@code raft-address}.
+   * The node can start at once: it stays outside the Raft group until admins of a majority of
+   * the member organizations approved a proposal to add this organization.
+   */
+  public static String joinRunning(Path dir, byte[] genesis) throws IOException {
+    if (Files.exists(dir.resolve("genesis.json"))) {
+      throw new IOException(dir + " already has a genesis; refusing to overwrite it");
+    }
+    Command.OrgSpec mine = readOrg(dir);
+    org.careledger.core.ledger.Ledger.Genesis g = checkedGenesis(genesis);
+    if (g.command().organizations().stream().anyMatch(o -> o.id().equals(mine.id())
+        || mine.nodeId().equals(o.nodeId()))) {
+      throw new IOException("the genesis already lists organization " + mine.id() + " or node "
+          + mine.nodeId() + "; use 'careledger init join' without --running");
+    }
+    Path f = dir.resolve(NodeConfig.FILE);
+    com.fasterxml.jackson.databind.node.ObjectNode o;
+    try {
+      o = (com.fasterxml.jackson.databind.node.ObjectNode)
+          org.careledger.core.json.CanonicalJson.parse(Files.readAllBytes(f));
+    } catch (org.careledger.core.json.CanonicalJson.InvalidJsonException e) {
+      throw new IOException(f + " is not valid JSON");
+    }
+    o.put("raft-address", mine.nodeAddress());
+    Files.writeString(f, o.toPrettyString() + "\n");
+    Files.write(dir.resolve("genesis.json"), genesis);
+    return g.ledger().chain();
+  }
+
+  private static org.careledger.core.ledger.Ledger.Genesis checkedGenesis(byte[] genesis)
+      throws IOException {
+    try {
+      return org.careledger.core.ledger.Ledger.genesis(genesis,
+          org.careledger.core.merkle.MerkleAppender.empty());
+    } catch (IllegalArgumentException e) {
+      throw new IOException("not a valid genesis: " + e.getMessage());
+    }
   }
 
   /** A TCP port on {@code host} that is free right now (for tests and benchmarks). */

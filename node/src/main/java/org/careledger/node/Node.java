@@ -105,9 +105,21 @@ public final class Node implements AutoCloseable {
       }
     }
     Command.OrgSpec mine = genesis.command().organizations().stream()
-        .filter(o -> config.nodeId().equals(o.nodeId())).findFirst()
-        .orElseThrow(() -> new IOException("node " + config.nodeId() + " is not in the genesis"));
-    if (!Ed25519.keyId(mine.nodeKey()).equals(nodeKey.keyId())) {
+        .filter(o -> config.nodeId().equals(o.nodeId())).findFirst().orElse(null);
+    String joinAddress = null;
+    if (mine == null) {
+      // a node of an organization that joined after the genesis: it starts outside the Raft
+      // group, replays the ledger from the members, and is added once the network contract
+      // has admitted it (docs/operations.md, "Adding an organization")
+      joinAddress = config.raftAddressOrNull();
+      if (joinAddress == null || !Files.exists(config.dataDir().resolve(NetworkInit.ORG_FILE))) {
+        throw new IOException("node " + config.nodeId() + " is not in the genesis; a node that"
+            + " joins a running network needs raft-address in node.json and its org.json"
+            + " ('careledger init org', then 'careledger init join --running')");
+      }
+      LOG.info("{}: not a genesis node; joining the network at Raft address {}", name,
+          joinAddress);
+    } else if (!Ed25519.keyId(mine.nodeKey()).equals(nodeKey.keyId())) {
       throw new IOException("the node key does not match the genesis entry of " + name);
     }
     store = LedgerStore.open(config.ledgerDir(), config.ledgerSync());
@@ -130,8 +142,8 @@ public final class Node implements AutoCloseable {
           check.blocks(), check.transactions(), verifyMs);
     }
     LedgerService ledger = LedgerService.open(name, store, genesisBytes, nodeKey);
-    ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), peers, ledger.chain(),
-        ledger, nodeKey);
+    ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), joinAddress, peers,
+        ledger.chain(), ledger, nodeKey);
     ordering.start();
     batcher = new Batcher(name, ordering, ledger, config.queueSize(), config.maxBatch(), 3);
     batcher.start();
@@ -168,7 +180,9 @@ public final class Node implements AutoCloseable {
       LOG.warn("{}: AUDIT OFF: audit-reads is false in node.json; reads are not recorded on the"
           + " ledger. This setting exists only to measure what auditing costs.", name);
     }
-    gatekeeper = new Gatekeeper(ledger, records, mine.id(), config.treatingRoles(),
+    String orgId = mine != null ? mine.id()
+        : NetworkInit.readOrg(config.dataDir().resolve(NetworkInit.ORG_FILE)).id();
+    gatekeeper = new Gatekeeper(ledger, records, orgId, config.treatingRoles(),
         config.auditReads());
     api.attach(records, gatekeeper);
     fhir.addServlet(new ServletHolder(new FhirServlet(name, records,

@@ -38,7 +38,7 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
     int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite,
     String publicUrlOrNull, java.util.Set<org.careledger.core.contract.Role> treatingRoles,
     boolean auditReads, boolean verifyOnStart, java.util.Map<String, String> raftPeers,
-    java.util.Map<String, String> networkUrls) {
+    java.util.Map<String, String> networkUrls, String raftAddressOrNull) {
 
   /** The roles the treating-relationship rule covers unless node.json says otherwise. */
   public static final java.util.Set<org.careledger.core.contract.Role> DEFAULT_TREATING_ROLES =
@@ -99,7 +99,8 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         n.hasNonNull("public-url") ? n.get("public-url").asText() : null,
         treatingRoles(n.get("treating-roles")), n.path("audit-reads").asBoolean(true),
         n.path("verify-on-start").asBoolean(true), raftPeers(n.get("raft-peers")),
-        networkUrls(n.get("network-urls")));
+        networkUrls(n.get("network-urls")),
+        n.hasNonNull("raft-address") ? n.get("raft-address").asText() : null);
   }
 
   private static final java.util.regex.Pattern ORIGIN =
@@ -215,6 +216,7 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         + " audit-reads=" + auditReads
         + (raftPeers.isEmpty() ? "" : " raft-peers=" + raftPeers)
         + (networkUrls.isEmpty() ? "" : " network-urls=" + networkUrls)
+        + (raftAddressOrNull == null ? "" : " raft-address=" + raftAddressOrNull)
         + (publicUrlOrNull == null ? "" : " public-url=" + publicUrlOrNull);
   }
 }

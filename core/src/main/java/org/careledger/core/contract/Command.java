@@ -124,6 +124,22 @@ public sealed interface Command {
   record LogAccess(String accessor, String accessorOrg, String action, String purpose,
       String reason, List<AccessEvent> events) implements Access {}
 
+  /**
+   * Commands of the {@code network} contract: which organizations make up the network. A change
+   * is proposed by an admin of a member organization and takes effect when admins of a majority
+   * of the member organizations have approved it (the proposer's organization counts as one).
+   */
+  sealed interface Network extends Command {}
+
+  /** Proposes that organization {@code org}, with its first admin and its node, joins. */
+  record ProposeAddOrg(String id, OrgSpec org, String reason) implements Network {}
+
+  /** Proposes that organization {@code org} leaves: its identities and its node are cut off. */
+  record ProposeRemoveOrg(String id, String org, String reason) implements Network {}
+
+  /** An admin approves open proposal {@code id} on behalf of the admin's organization. */
+  record ApproveProposal(String id) implements Network {}
+
   /** The first transaction of every chain. */
   record Genesis(List<OrgSpec> organizations) implements Command {}
 

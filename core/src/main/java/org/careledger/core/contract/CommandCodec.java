@@ -22,6 +22,7 @@ public final class CommandCodec {
   public static final String PATIENTS = "patients";
   public static final String CONSENT = "consent";
   public static final String ACCESS = "access";
+  public static final String NETWORK = "network";
   /** The FHIR v3 PurposeOfUse codes a grant or an access may name. */
   public static final Set<String> PURPOSES =
       Set.of("TREAT", "ETREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT", "PUBHLTH");
@@ -188,6 +189,23 @@ public final class CommandCodec {
           }
           default -> throw unknownCommand(contract, t);
         };
+        case NETWORK -> switch (t) {
+          case "propose-add" -> {
+            fields(cmd, Set.of("type", "id", "org", "reason"), Set.of());
+            yield new Command.ProposeAddOrg(id(cmd, "id"), orgSpec(cmd.get("org")),
+                label(cmd, "reason"));
+          }
+          case "propose-remove" -> {
+            fields(cmd, Set.of("type", "id", "org", "reason"), Set.of());
+            yield new Command.ProposeRemoveOrg(id(cmd, "id"), id(cmd, "org"),
+                label(cmd, "reason"));
+          }
+          case "approve" -> {
+            fields(cmd, Set.of("type", "id"), Set.of());
+            yield new Command.ApproveProposal(id(cmd, "id"));
+          }
+          default -> throw unknownCommand(contract, t);
+        };
         case GENESIS -> switch (t) {
           case "genesis" -> {
             fields(cmd, Set.of("type", "organizations"), Set.of());
@@ -343,26 +361,48 @@ public final class CommandCodec {
           es.add(encodeEvent(e));
         }
       }
+      case Command.ProposeAddOrg a -> {
+        o.put("type", "propose-add");
+        o.put("id", a.id());
+        o.set("org", encodeOrg(a.org()));
+        o.put("reason", a.reason());
+      }
+      case Command.ProposeRemoveOrg r -> {
+        o.put("type", "propose-remove");
+        o.put("id", r.id());
+        o.put("org", r.org());
+        o.put("reason", r.reason());
+      }
+      case Command.ApproveProposal a -> {
+        o.put("type", "approve");
+        o.put("id", a.id());
+      }
       case Command.Genesis g -> {
         o.put("type", "genesis");
         ArrayNode orgs = o.putArray("organizations");
         for (Command.OrgSpec s : g.organizations()) {
-          ObjectNode so = orgs.addObject();
-          so.put("id", s.id());
-          so.put("name", s.name());
-          ObjectNode admin = so.putObject("admin");
-          admin.put("id", s.adminId());
-          admin.put("publicKey", Codec.b64(s.adminKey()));
-          if (s.nodeId() != null) {
-            ObjectNode node = so.putObject("node");
-            node.put("id", s.nodeId());
-            node.put("publicKey", Codec.b64(s.nodeKey()));
-            node.put("address", s.nodeAddress());
-          }
+          orgs.add(encodeOrg(s));
         }
       }
     }
     return o;
+  }
+
+  /** The JSON form of an organization as the genesis and a join proposal name it. */
+  public static ObjectNode encodeOrg(Command.OrgSpec s) {
+    ObjectNode so = CanonicalJson.object();
+    so.put("id", s.id());
+    so.put("name", s.name());
+    ObjectNode admin = so.putObject("admin");
+    admin.put("id", s.adminId());
+    admin.put("publicKey", Codec.b64(s.adminKey()));
+    if (s.nodeId() != null) {
+      ObjectNode node = so.putObject("node");
+      node.put("id", s.nodeId());
+      node.put("publicKey", Codec.b64(s.nodeKey()));
+      node.put("address", s.nodeAddress());
+    }
+    return so;
   }
 
   /** The contract a command belongs to. */
@@ -374,6 +414,7 @@ public final class CommandCodec {
       case Command.Patients p -> PATIENTS;
       case Command.Consent k -> CONSENT;
       case Command.Access a -> ACCESS;
+      case Command.Network n -> NETWORK;
       case Command.Genesis g -> GENESIS;
     };
   }
@@ -384,22 +425,30 @@ public final class CommandCodec {
     }
     List<Command.OrgSpec> specs = new ArrayList<>();
     for (JsonNode o : orgs) {
-      fields(o, Set.of("id", "name", "admin"), Set.of("node"));
-      JsonNode admin = o.get("admin");
-      fields(admin, Set.of("id", "publicKey"), Set.of());
-      JsonNode node = o.get("node");
-      if (node != null) {
-        fields(node, Set.of("id", "publicKey", "address"), Set.of());
-      }
-      specs.add(new Command.OrgSpec(id(o, "id"), label(o, "name"), id(admin, "id"),
-          publicKey(admin, "publicKey"), node == null ? null : id(node, "id"),
-          node == null ? null : publicKey(node, "publicKey"),
-          node == null ? null : label(node, "address")));
+      specs.add(orgSpec(o));
     }
     if (specs.get(0).nodeId() == null) {
       throw new IllegalArgumentException("the first organization must run a node");
     }
     return new Command.Genesis(List.copyOf(specs));
+  }
+
+  /** An organization in the form {@link #encodeOrg} writes. */
+  public static Command.OrgSpec orgSpec(JsonNode o) {
+    if (o == null || !o.isObject()) {
+      throw new IllegalArgumentException("org must be an object");
+    }
+    fields(o, Set.of("id", "name", "admin"), Set.of("node"));
+    JsonNode admin = o.get("admin");
+    fields(admin, Set.of("id", "publicKey"), Set.of());
+    JsonNode node = o.get("node");
+    if (node != null) {
+      fields(node, Set.of("id", "publicKey", "address"), Set.of());
+    }
+    return new Command.OrgSpec(id(o, "id"), label(o, "name"), id(admin, "id"),
+        publicKey(admin, "publicKey"), node == null ? null : id(node, "id"),
+        node == null ? null : publicKey(node, "publicKey"),
+        node == null ? null : label(node, "address"));
   }
 
   private static List<Command.RecordVersion> versions(JsonNode arr) {

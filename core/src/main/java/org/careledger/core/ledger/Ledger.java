@@ -57,10 +57,21 @@ public final class Ledger {
 
   private final String chain;
   private final SignatureCheck signatures;
+  private final List<String> genesisOrgs;
 
-  public Ledger(String chain, SignatureCheck signatures) {
+  /**
+   * A ledger of chain {@code chain}, whose genesis named the organizations {@code genesisOrgs}
+   * (the network's members until the network contract first changes them).
+   */
+  public Ledger(String chain, SignatureCheck signatures, List<String> genesisOrgs) {
     this.chain = chain;
     this.signatures = signatures;
+    this.genesisOrgs = List.copyOf(genesisOrgs);
+  }
+
+  /** The organization ids a genesis names. */
+  public static List<String> orgIds(Command.Genesis g) {
+    return g.organizations().stream().map(Command.OrgSpec::id).toList();
   }
 
   public String chain() {
@@ -108,6 +119,10 @@ public final class Ledger {
     if (!key.active() || signer == null || !signer.active()) {
       return refuse(tx, Refusal.Reason.REVOKED_SIGNER,
           "key " + tx.signer() + " is " + (key.active() ? "of a revoked identity" : key.status()));
+    }
+    if (Membership.removedOrg(state, signer.org())) {
+      return refuse(tx, Refusal.Reason.REVOKED_SIGNER, "key " + tx.signer()
+          + " belongs to organization " + signer.org() + ", which left the network");
     }
     if (state.getOrNull(Membership.nonceKey(tx.signer(), tx.nonce())) != null) {
       return refuse(tx, Refusal.Reason.DUPLICATE,
@@ -182,6 +197,7 @@ public final class Ledger {
       case Command.RequestAccess r -> role == Role.PRACTITIONER;
       case Command.Consent c -> role == Role.PATIENT;
       case Command.Access a -> false;
+      case Command.Network n -> role == Role.ADMIN;
       case Command.Genesis g -> false;
     };
   }
@@ -265,6 +281,11 @@ public final class Ledger {
       case Command.DeclineRequest d -> Consents.decline(d, signer, ok.tx(), state, time);
       case Command.Contribute c -> Records.contribute(c, signer, ok.tx(), state, time);
       case Command.LogAccess l -> AccessLog.log(l, signer, ok.tx(), state, time);
+      case Command.ProposeAddOrg a ->
+          Governance.proposeAdd(a, signer, ok.tx(), state, time, genesisOrgs);
+      case Command.ProposeRemoveOrg r ->
+          Governance.proposeRemove(r, signer, ok.tx(), state, time, genesisOrgs);
+      case Command.ApproveProposal a -> Governance.approve(a, signer, state, time, genesisOrgs);
       case Command.Genesis g -> Refusal.of(Refusal.Reason.UNKNOWN_CONTRACT,
           "the genesis contract runs only in block 0");
     };
@@ -405,7 +426,7 @@ public final class Ledger {
         Ed25519.keyId(first.nodeKey()), 1);
     BlockResult br = new BlockResult(header, List.of(new TxResult.Committed(tx.id(), 0)),
         List.of(tx), s.writes(), nodes);
-    return new Genesis(new Ledger(tx.chain(), SignatureCheck.DIRECT), g, br);
+    return new Genesis(new Ledger(tx.chain(), SignatureCheck.DIRECT, orgIds(g)), g, br);
   }
 
   private static void putIdentity(StateOverlay s, String id, String org, Role role, byte[] key,

@@ -18,12 +18,29 @@ public final class Membership {
 
   private Membership() {}
 
-  /** An organization of the network. */
-  public record Organization(String id, String name) {
+  /** The status of an organization that left the network. */
+  public static final String REMOVED = "removed";
+
+  /**
+   * An organization of the network; {@code statusOrNull} is null while it is a member (so the
+   * genesis's entries never carry a status) and {@link #REMOVED} once it has left.
+   */
+  public record Organization(String id, String name, String statusOrNull) {
+    public Organization(String id, String name) {
+      this(id, name, null);
+    }
+
+    public boolean member() {
+      return statusOrNull == null;
+    }
+
     ObjectNode toJson() {
       ObjectNode o = CanonicalJson.object();
       o.put("id", id);
       o.put("name", name);
+      if (statusOrNull != null) {
+        o.put("status", statusOrNull);
+      }
       return o;
     }
   }
@@ -97,7 +114,17 @@ public final class Membership {
 
   public static Organization organization(StateView s, String id) {
     JsonNode n = read(s, orgKey(id));
-    return n == null ? null : new Organization(n.get("id").textValue(), n.get("name").textValue());
+    return n == null ? null : new Organization(n.get("id").textValue(), n.get("name").textValue(),
+        n.has("status") ? n.get("status").textValue() : null);
+  }
+
+  /** True if {@code org} names an organization that has left the network. */
+  public static boolean removedOrg(StateView s, String org) {
+    if (org == null || org.isEmpty()) {
+      return false;
+    }
+    Organization o = organization(s, org);
+    return o != null && !o.member();
   }
 
   public static Identity identity(StateView s, String id) {

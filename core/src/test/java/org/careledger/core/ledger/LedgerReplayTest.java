@@ -36,7 +36,8 @@ class LedgerReplayTest {
     Chain(byte[] genesis) {
       Ledger.Genesis g = Ledger.genesis(genesis, appender);
       apply(g.block());
-      ledger = new Ledger(g.ledger().chain(), Ledger.SignatureCheck.DIRECT);
+      ledger = new Ledger(g.ledger().chain(), Ledger.SignatureCheck.DIRECT,
+          Ledger.orgIds(g.command()));
     }
 
     void apply(Ledger.BlockResult r) {

@@ -130,6 +130,10 @@ public final class TokenService {
     if (!key.active() || identity == null || !identity.active()) {
       throw new AuthException("key " + keyId + " is revoked");
     }
+    if (Membership.removedOrg(state, identity.org())) {
+      throw new AuthException("key " + keyId + " belongs to an organization that left the"
+          + " network");
+    }
     if (identity.role() == Role.NODE) {
       throw new AuthException("node keys cannot sign in to the API");
     }
@@ -270,7 +274,8 @@ public final class TokenService {
     }
     Membership.KeyRecord key = Membership.key(state, s.keyId());
     Membership.Identity identity = Membership.identity(state, s.identity());
-    if (key == null || !key.active() || identity == null || !identity.active()) {
+    if (key == null || !key.active() || identity == null || !identity.active()
+        || Membership.removedOrg(state, identity.org())) {
       tokens.remove(token);
       return null;
     }

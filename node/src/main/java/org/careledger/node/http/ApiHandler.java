@@ -533,6 +533,36 @@ public final class ApiHandler extends Handler.Abstract {
       }
       return o;
     }
+    if (path.equals("/api/v1/network/proposals")) {
+      // the network contract's state: member organizations and every proposal, newest first
+      ObjectNode o = CanonicalJson.object();
+      ArrayNode members = o.putArray("organizations");
+      java.util.List<JsonNode> proposals = new java.util.ArrayList<>();
+      var state = ledger.store().state();
+      ledger.store().scanState("org/", (k, v) -> {
+        Membership.Organization org = Membership.organization(state, k.substring(4));
+        if (org != null) {
+          ObjectNode mo = members.addObject();
+          mo.put("id", org.id());
+          mo.put("name", org.name());
+          mo.put("status", org.member() ? "member" : org.statusOrNull());
+        }
+        return true;
+      });
+      ledger.store().scanState("proposal/", (k, v) -> {
+        try {
+          proposals.add(CanonicalJson.parse(v));
+        } catch (CanonicalJson.InvalidJsonException e) {
+          throw new IllegalStateException("state entry " + k + " is not valid JSON", e);
+        }
+        return true;
+      });
+      proposals.sort(java.util.Comparator.comparingLong(
+          (JsonNode j) -> j.get("created").asLong()).reversed());
+      proposals.forEach(o.putArray("proposals")::add);
+      o.put("height", ledger.latest().header().height());
+      return o;
+    }
     if (path.equals("/api/v1/network")) {
       ObjectNode o = (ObjectNode) MAPPER.valueToTree(network.get());
       ArrayNode orgs = o.putArray("nodes");

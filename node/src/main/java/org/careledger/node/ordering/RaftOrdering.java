@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -74,6 +76,9 @@ public final class RaftOrdering implements AutoCloseable {
   private final java.util.Set<Attempts> inFlight =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final RaftGroup group;
+  /** The members named at start (for a joining node, the genesis's nodes). */
+  private final List<RaftPeer> knownPeers;
+  private final LedgerService ledger;
   private final RaftPeerId self;
 
   /**
@@ -84,24 +89,50 @@ public final class RaftOrdering implements AutoCloseable {
   public RaftOrdering(String nodeName, Path raftDir, String selfId, List<Peer> peers,
       String chain, LedgerService ledger,
       org.careledger.core.crypto.Ed25519.KeyPair nodeKey) throws IOException {
+    this(nodeName, raftDir, selfId, null, peers, chain, ledger, nodeKey);
+  }
+
+  /**
+   * As above; {@code joinAddressOrNull}, when set, is this node's Raft address and it is not
+   * among {@code peers}: a node that joins a running network starts outside the group, and the
+   * leader adds it once the network contract has admitted its organization.
+   */
+  public RaftOrdering(String nodeName, Path raftDir, String selfId, String joinAddressOrNull,
+      List<Peer> peers, String chain, LedgerService ledger,
+      org.careledger.core.crypto.Ed25519.KeyPair nodeKey) throws IOException {
     this.nodeName = nodeName;
     this.self = RaftPeerId.valueOf(selfId);
+    this.ledger = ledger;
     RaftGroupId groupId = RaftGroupId.valueOf(
         UUID.nameUUIDFromBytes(("careledger:" + chain).getBytes(StandardCharsets.UTF_8)));
     List<RaftPeer> raftPeers = peers.stream()
         .map(p -> RaftPeer.newBuilder().setId(p.id()).setAddress(p.address()).build()).toList();
-    this.group = RaftGroup.valueOf(groupId, raftPeers);
-    RaftPeer me = raftPeers.stream().filter(p -> p.getId().equals(self)).findFirst()
-        .orElseThrow(() -> new IOException("node " + selfId + " is not a member of the group"));
-    RaftProperties props = properties(raftDir, me.getAddress());
+    this.knownPeers = raftPeers;
+    String myAddress;
+    if (joinAddressOrNull != null) {
+      this.group = RaftGroup.valueOf(groupId);
+      myAddress = joinAddressOrNull;
+    } else {
+      this.group = RaftGroup.valueOf(groupId, raftPeers);
+      myAddress = raftPeers.stream().filter(p -> p.getId().equals(self)).findFirst()
+          .orElseThrow(() -> new IOException("node " + selfId + " is not a member of the group"))
+          .getAddress();
+    }
+    RaftProperties props = properties(raftDir, myAddress);
     Files.createDirectories(raftDir);
     dropSnapshotMarkersAhead(raftDir.resolve(groupId.getUuid().toString()).resolve("sm"),
         ledger.appliedIndex());
-    this.stateMachine = new LedgerStateMachine(nodeName, ledger, this::leaderChanged);
+    this.stateMachine = new LedgerStateMachine(nodeName, selfId, ledger, this::leaderChanged);
     this.parameters = tls(selfId, nodeKey, () -> ledger.nodeKeys().keySet());
-    this.server = RaftServer.newBuilder().setServerId(self).setGroup(group)
+    RaftServer.Builder builder = RaftServer.newBuilder().setServerId(self)
         .setStateMachine(stateMachine).setProperties(props).setParameters(parameters)
-        .setOption(RaftStorage.StartupOption.RECOVER).build();
+        .setOption(RaftStorage.StartupOption.RECOVER);
+    if (joinAddressOrNull == null) {
+      builder.setGroup(group);
+    }
+    // a joining node starts without a group: the leader adds the group to it when the network
+    // contract has admitted it, and after a restart Ratis finds the group in its storage
+    this.server = builder.build();
     this.props = props;
     this.client = newClient();
   }
@@ -164,8 +195,11 @@ public final class RaftOrdering implements AutoCloseable {
   }
 
   private RaftClient newClient() {
-    return RaftClient.newBuilder().setProperties(props).setParameters(parameters)
-        .setRaftGroup(group).setClientId(clientId).build();
+    RaftClient c = RaftClient.newBuilder().setProperties(props).setParameters(parameters)
+        .setRaftGroup(RaftGroup.valueOf(group.getGroupId(), knownPeers)).setClientId(clientId)
+        .build();
+    c.getClientRpc().addRaftPeers(knownPeers);
+    return c;
   }
 
   /** The same mutual TLS for the server's port and this node's clients of the others. */
@@ -192,7 +226,122 @@ public final class RaftOrdering implements AutoCloseable {
     server.start();
     LOG.info("{}: raft server {} started in group {}", nodeName, self, group.getGroupId());
     watch.scheduleWithFixedDelay(this::checkFollowers, 1, 1, TimeUnit.SECONDS);
+    watch.scheduleWithFixedDelay(this::reconcileMembers, 1, 1, TimeUnit.SECONDS);
   }
+
+  private volatile boolean reconfiguring;
+  private volatile boolean toldRemoved;
+  private final java.util.concurrent.ExecutorService reconfigure =
+      java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "raft-reconfigure");
+        t.setDaemon(true);
+        return t;
+      });
+
+  private long lastAddGroupWarning;
+
+  /**
+   * Gives a node that joins the group to be: a joining node starts without it. True when it
+   * has the group now (or had it already), false if it cannot be reached yet.
+   */
+  private boolean addGroupTo(RaftPeer peer, List<RaftPeer> target) {
+    RaftGroup next = RaftGroup.valueOf(group.getGroupId(), target);
+    try (RaftClient c = RaftClient.newBuilder().setProperties(props).setParameters(parameters)
+        .setRaftGroup(next).setClientId(ClientId.randomId()).build()) {
+      RaftClientReply r = c.getGroupManagementApi(peer.getId()).add(next);
+      if (r.isSuccess()) {
+        LOG.info("{}: gave the Raft group to the new member {} at {}", nodeName, peer.getId(),
+            peer.getAddress());
+      }
+      return true;
+    } catch (IOException | RuntimeException e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t.getClass().getSimpleName().equals("AlreadyExistsException")
+            || String.valueOf(t.getMessage()).contains("already exists")) {
+          return true;
+        }
+      }
+      long now = System.currentTimeMillis();
+      if (now - lastAddGroupWarning > 30_000) {
+        lastAddGroupWarning = now;
+        LOG.warn("{}: the new member {} at {} cannot be reached yet ({}); the Raft group"
+            + " changes once it answers", nodeName, peer.getId(), peer.getAddress(),
+            e.toString());
+      }
+      return false;
+    }
+  }
+
+  /** The Raft members this node's server currently has. */
+  private java.util.Collection<RaftPeer> currentPeers() throws IOException {
+    return server.getDivision(group.getGroupId()).getRaftConf().getCurrentPeers();
+  }
+
+  /**
+   * Keeps the Raft group equal to the network's nodes in the ledger. Every node teaches its
+   * proposal transport the current members' addresses; the leader, when the configuration is
+   * stable and differs from the active node identities of member organizations in its state,
+   * asks Ratis to change it (Ratis first brings a new member's log up to date). Runs every
+   * second, so a change that a leader could not finish (it failed, or the leader lost its
+   * leadership) is taken up again by the next leader.
+   */
+  void reconcileMembers() {
+    try {
+      var division = server.getDivision(group.getGroupId());
+      var conf = division.getRaftConf();
+      java.util.Collection<RaftPeer> current = conf.getCurrentPeers();
+      client.getClientRpc().addRaftPeers(current);
+      Map<String, String> wanted = ledger.nodeAddresses();
+      if (!wanted.isEmpty() && !wanted.containsKey(self.toString()) && !toldRemoved
+          && current.stream().anyMatch(p -> p.getId().equals(self))) {
+        toldRemoved = true;
+        LOG.warn("{}: this node is no longer a node of the network in the ledger (its"
+            + " organization left or its key is no longer active); the others cut it off",
+            nodeName);
+      }
+      if (!division.getInfo().isLeader() || !conf.getPreviousPeers().isEmpty() || reconfiguring
+          || wanted.isEmpty()) {
+        return;
+      }
+      Set<String> have = new java.util.TreeSet<>();
+      current.forEach(p -> have.add(p.getId().toString()));
+      if (have.equals(wanted.keySet())) {
+        return;
+      }
+      List<RaftPeer> target = new java.util.ArrayList<>();
+      for (Map.Entry<String, String> w : wanted.entrySet()) {
+        RaftPeer kept = current.stream().filter(p -> p.getId().toString().equals(w.getKey()))
+            .findFirst().orElse(null);
+        target.add(kept != null ? kept
+            : RaftPeer.newBuilder().setId(w.getKey()).setAddress(w.getValue()).build());
+      }
+      reconfiguring = true;
+      LOG.info("{}: the network's nodes in the ledger are {}; changing the Raft members from {}",
+          nodeName, wanted.keySet(), have);
+      reconfigure.execute(() -> {
+        try {
+          for (RaftPeer p : target) {
+            if (!have.contains(p.getId().toString()) && !addGroupTo(p, target)) {
+              return;
+            }
+          }
+          RaftClientReply reply = server.setConfiguration(
+              new org.apache.ratis.protocol.SetConfigurationRequest(clientId, self,
+                  group.getGroupId(), callIds.incrementAndGet(), target));
+          LOG.info("{}: Raft members changed to {}: {}", nodeName, wanted.keySet(),
+              reply.isSuccess() ? "done" : String.valueOf(reply.getException()));
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("{}: changing the Raft members to {} failed ({}); tried again while this"
+              + " node leads", nodeName, wanted.keySet(), e.toString());
+        } finally {
+          reconfiguring = false;
+        }
+      });
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("{}: member check: {}", nodeName, e.toString());
+    }
+  }
+
 
   /**
    * How long a follower that answers the leader may stay at the same next index, while the
@@ -432,7 +581,7 @@ public final class RaftOrdering implements AutoCloseable {
         }
       }
       List<java.util.Map<String, Object>> peers = new java.util.ArrayList<>();
-      for (RaftPeer p : group.getPeers()) {
+      for (RaftPeer p : currentPeers()) {
         java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
         String id = p.getId().toString();
         m.put("id", id);
@@ -462,6 +611,7 @@ public final class RaftOrdering implements AutoCloseable {
   public void close() throws IOException {
     stateMachine.closing = true;
     watch.shutdownNow();
+    reconfigure.shutdownNow();
     client.close();
     server.close();
   }
@@ -469,14 +619,16 @@ public final class RaftOrdering implements AutoCloseable {
   /** Applies committed entries to the ledger, in log order. */
   static final class LedgerStateMachine extends BaseStateMachine {
     private final String nodeName;
+    private final String selfId;
     private final LedgerService ledger;
     private final java.util.function.Consumer<RaftPeerId> onLeaderChange;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     /** Set when this node shuts its Raft server down itself. */
     volatile boolean closing;
 
-    LedgerStateMachine(String nodeName, LedgerService ledger,
+    LedgerStateMachine(String nodeName, String selfId, LedgerService ledger,
         java.util.function.Consumer<RaftPeerId> onLeaderChange) {
+      this.selfId = selfId;
       this.nodeName = nodeName;
       this.ledger = ledger;
       this.onLeaderChange = onLeaderChange;
@@ -506,9 +658,16 @@ public final class RaftOrdering implements AutoCloseable {
     @Override
     public void notifyServerShutdown(org.apache.ratis.proto.RaftProtos.RoleInfoProto role,
         boolean allServer) {
-      if (!closing) {
-        stop(73, "the Raft server stopped unexpectedly");
+      if (closing) {
+        return;
       }
+      java.util.Map<String, String> nodes = ledger.nodeAddresses();
+      if (!nodes.isEmpty() && !nodes.containsKey(selfId)) {
+        // the leader tells a node that is no longer in the Raft group to shut down
+        stop(74, "this node is no longer a node of the network (its organization left, by a"
+            + " decision of the network's members); its ledger is kept as it was");
+      }
+      stop(73, "the Raft server stopped unexpectedly");
     }
 
     private void stop(int code, String why) {

@@ -1,0 +1,130 @@
+package org.careledger.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import org.careledger.core.contract.Command;
+import org.careledger.node.NetworkInit;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@picocli.CommandLine.Command(name = "network", mixinStandardHelpOptions = true,
+    description = "Network governance, by organization admins: propose that an organization"
+        + " joins or leaves, approve a proposal, list the members and proposals. A proposal"
+        + " takes effect when admins of a majority of the member organizations approved it.",
+    subcommands = {NetworkCommand.ProposeAdd.class, NetworkCommand.ProposeRemove.class,
+        NetworkCommand.Approve.class, NetworkCommand.Proposals.class})
+final class NetworkCommand implements Runnable {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.err);
+  }
+
+  static String newId(String action, String org) {
+    return action + "-" + org + "-" + Long.toString(System.currentTimeMillis(), 36);
+  }
+
+  static void printOutcome(Options.Client client, String id) throws Exception {
+    JsonNode body = client.connect(client.loadKey()).get("/api/v1/network/proposals");
+    for (JsonNode p : body.get("proposals")) {
+      if (p.get("id").asText().equals(id)) {
+        System.out.println("proposal " + id + ": " + p.get("status").asText() + ", approved by "
+            + p.get("approvals"));
+      }
+    }
+  }
+
+  @picocli.CommandLine.Command(name = "propose-add", mixinStandardHelpOptions = true,
+      description = "Propose that an organization joins, as its org.json describes it (made by"
+          + " 'careledger init org' on its machine). Your organization approves it by proposing.")
+  static final class ProposeAdd implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Option(names = "--org-file", required = true, description = "The joining organization's"
+        + " org.json (or its data dir).")
+    Path orgFile;
+
+    @Option(names = "--reason", required = true, description = "Why it joins (on the ledger).")
+    String reason;
+
+    @Option(names = "--id", description = "Proposal id (default: add-ORG-TIME).")
+    String id;
+
+    @Override
+    public Integer call() throws Exception {
+      Command.OrgSpec org = NetworkInit.readOrg(orgFile);
+      String pid = id != null ? id : newId("add", org.id());
+      Submitter.submit(client, new Command.ProposeAddOrg(pid, org, reason), null);
+      printOutcome(client, pid);
+      return 0;
+    }
+  }
+
+  @picocli.CommandLine.Command(name = "propose-remove", mixinStandardHelpOptions = true,
+      description = "Propose that an organization leaves: once approved, none of its keys may"
+          + " sign and its node is cut off from the network.")
+  static final class ProposeRemove implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Option(names = "--org", required = true, description = "The organization's id.")
+    String org;
+
+    @Option(names = "--reason", required = true, description = "Why it leaves (on the ledger).")
+    String reason;
+
+    @Option(names = "--id", description = "Proposal id (default: remove-ORG-TIME).")
+    String id;
+
+    @Override
+    public Integer call() throws Exception {
+      String pid = id != null ? id : newId("remove", org);
+      Submitter.submit(client, new Command.ProposeRemoveOrg(pid, org, reason), null);
+      printOutcome(client, pid);
+      return 0;
+    }
+  }
+
+  @picocli.CommandLine.Command(name = "approve", mixinStandardHelpOptions = true,
+      description = "Approve a proposal on behalf of your organization.")
+  static final class Approve implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Option(names = "--id", required = true, description = "The proposal id.")
+    String id;
+
+    @Override
+    public Integer call() throws Exception {
+      Submitter.submit(client, new Command.ApproveProposal(id), null);
+      printOutcome(client, id);
+      return 0;
+    }
+  }
+
+  @picocli.CommandLine.Command(name = "proposals", mixinStandardHelpOptions = true,
+      description = "The member organizations and every proposal, newest first.")
+  static final class Proposals implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Override
+    public Integer call() throws Exception {
+      JsonNode body = client.connect(client.loadKey()).get("/api/v1/network/proposals");
+      System.out.println("organizations at height " + body.get("height").asLong() + ":");
+      for (JsonNode o : body.get("organizations")) {
+        System.out.println("  " + o.get("id").asText() + "  " + o.get("status").asText() + "  "
+            + o.get("name").asText());
+      }
+      System.out.println("proposals:");
+      for (JsonNode p : body.get("proposals")) {
+        System.out.println("  " + p.get("id").asText() + "  " + p.get("status").asText() + "  "
+            + p.get("action").asText() + " " + p.get("org").asText() + "  by "
+            + p.get("proposer").asText() + " on " + Instant.ofEpochMilli(
+                p.get("created").asLong()) + "  approved by " + p.get("approvals")
+            + "  reason: " + p.get("reason").asText());
+      }
+      return 0;
+    }
+  }
+}
