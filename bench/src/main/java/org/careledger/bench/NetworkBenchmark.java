@@ -70,6 +70,114 @@ public final class NetworkBenchmark {
     return rows;
   }
 
+  /** What one catch-up measurement found. */
+  public record CatchUp(long transactions, double commitSeconds, double downCatchUpSeconds,
+      double wipedRebuildSeconds) {}
+
+  /**
+   * A three-node network commits at least {@code transactions} transactions while its third node
+   * is down; then the time for that node, started again, to reach the others' height (it
+   * catches up from the leader's Raft log), and the time for it to rebuild its ledger from its
+   * own Raft log once its ledger directory is wiped. The baseline in the same run is how long
+   * the network took to commit them.
+   */
+  public static CatchUp catchUp(long transactions, LoadGenerator.Options o, PrintStream log)
+      throws Exception {
+    double raw = LoadGenerator.rawVerifyPerSecond(3);
+    Path root = Files.createTempDirectory(o.workDir(), "catch-up-");
+    List<NetworkInit.OrgPlan> plans = new ArrayList<>();
+    for (int k = 1; k <= 3; k++) {
+      String host = "127.0.0." + k;
+      plans.add(new NetworkInit.OrgPlan("org" + k, "Organization " + k, "admin" + k,
+          "node" + k, host + ":" + NetworkInit.freePort(host), host + ":0"));
+    }
+    List<Path> dirs = NetworkInit.network(root, "careledger-bench", plans, null,
+        System.currentTimeMillis());
+    List<Node> nodes = new ArrayList<>();
+    try {
+      for (Path d : dirs) {
+        nodes.add(Node.start(NodeConfig.load(d, null), null));
+      }
+      List<String> urls = nodes.stream().map(Node::baseUrl).toList();
+      awaitLeader(urls);
+      Ed25519.KeyPair admin = KeyFile.read(dirs.get(0).resolve("keys/admin.key"), null);
+      nodes.remove(2).close();
+      log.printf("node3 stopped; committing %,d transactions through node1 and node2%n",
+          transactions);
+      List<String> up = urls.subList(0, 2);
+      long t0 = System.nanoTime();
+      while (logSize(up.get(0)) < transactions) {
+        LoadGenerator.Result r = LoadGenerator.load(o, up, admin, raw, log);
+        log.printf("  %s; log size %,d%n", r.format(), logSize(up.get(0)));
+      }
+      double commit = (System.nanoTime() - t0) / 1e9;
+      long size = logSize(up.get(0));
+      long height = health(up.get(0)).get("height").asLong();
+      log.printf("committed: log size %,d, height %,d, in %.1f s%n", size, height, commit);
+
+      long t1 = System.nanoTime();
+      Node third = Node.start(NodeConfig.load(dirs.get(2), null), null);
+      nodes.add(third);
+      awaitHeight(third.baseUrl(), height);
+      double down = (System.nanoTime() - t1) / 1e9;
+      log.printf("node3 restarted and caught up to height %,d in %.1f s%n", height, down);
+
+      nodes.remove(third);
+      third.close();
+      deleteTree(dirs.get(2).resolve("ledger"));
+      long t2 = System.nanoTime();
+      third = Node.start(NodeConfig.load(dirs.get(2), null), null);
+      nodes.add(third);
+      awaitHeight(third.baseUrl(), height);
+      double wiped = (System.nanoTime() - t2) / 1e9;
+      log.printf("node3 with its ledger wiped rebuilt it to height %,d in %.1f s%n", height,
+          wiped);
+      log.println();
+      log.println("| transactions | network commits them | down node catches up | ratio"
+          + " | wiped ledger rebuilt | ratio |");
+      log.println("|---|---|---|---|---|---|");
+      log.printf("| %,d | %.1f s | %.1f s | %.2f | %.1f s | %.2f |%n", size, commit, down,
+          down / commit, wiped, wiped / commit);
+      return new CatchUp(size, commit, down, wiped);
+    } finally {
+      for (Node node : nodes) {
+        node.close();
+      }
+      deleteTree(root);
+    }
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode health(String url) throws Exception {
+    return new ApiClient(url, null).getPublic("/health");
+  }
+
+  private static long logSize(String url) throws Exception {
+    return health(url).get("logSize").asLong();
+  }
+
+  private static void awaitHeight(String url, long height) throws Exception {
+    long end = System.nanoTime() + 3_600_000_000_000L;
+    while (System.nanoTime() < end) {
+      try {
+        if (health(url).get("height").asLong() >= height) {
+          return;
+        }
+      } catch (org.careledger.client.ApiException e) {
+        // not serving yet
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException(url + " did not reach height " + height + " in an hour");
+  }
+
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
   private static void awaitLeader(List<String> urls) throws Exception {
     long end = System.nanoTime() + 60_000_000_000L;
     while (System.nanoTime() < end) {

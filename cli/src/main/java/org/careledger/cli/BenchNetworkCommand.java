@@ -38,8 +38,23 @@ final class BenchNetworkCommand implements Callable<Integer> {
       description = "Transactions per request (default: ${DEFAULT-VALUE}).")
   int batch;
 
+  @Option(names = "--catch-up", defaultValue = "0",
+      description = "Instead: a 3-node network commits this many transactions while its third"
+          + " node is down, then that node catches up, then rebuilds a wiped ledger"
+          + " (default: ${DEFAULT-VALUE}, off).")
+  long catchUp;
+
   @Override
   public Integer call() throws Exception {
+    if (catchUp < 0) {
+      throw new IllegalArgumentException("--catch-up must be positive");
+    }
+    if (catchUp > 0) {
+      Path work = Files.createTempDirectory("careledger-bench-catch-up");
+      NetworkBenchmark.catchUp(catchUp, new LoadGenerator.Options(null, null, null, clients, 16,
+          seconds, warmup, rate, batch, false, work), System.out);
+      return 0;
+    }
     if (nodes.isEmpty() || nodes.stream().anyMatch(n -> n < 1 || n > 9) || clients < 1
         || seconds < 1 || warmup < 0 || rate < 0 || batch < 1) {
       throw new IllegalArgumentException("--nodes takes sizes 1..9; the other numbers must be"
