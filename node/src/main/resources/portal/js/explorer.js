@@ -26,9 +26,10 @@ function badge(ok, good, bad, why) {
 
 export async function explorer(body) {
   body.replaceChildren(el("p", {}, "Loading the ledger…"));
-  const [status, net, head] = await Promise.all([guard(() => S.get("/api/v1/status")),
-    guard(() => S.get("/api/v1/network")), guard(() => S.get("/api/v1/tree-head"))]);
-  if (!status || !net || !head) return;
+  const [status, net, head, gov] = await Promise.all([guard(() => S.get("/api/v1/status")),
+    guard(() => S.get("/api/v1/network")), guard(() => S.get("/api/v1/tree-head")),
+    guard(() => S.get("/api/v1/network/proposals"))]);
+  if (!status || !net || !head || !gov) return;
   const names = new Map(net.nodes.map((n) => [n.keyId, n]));
   const keys = await guard(() => S.nodeKeys(net.nodes.filter((n) => n.status === "active")
     .map((n) => n.keyId))) || new Map();
@@ -64,6 +65,21 @@ export async function explorer(body) {
     el("h2", { id: "h-net" }, "Network"), el("div", { class: "scroll" }, peers),
     el("p", { class: "muted" }, "Follower details are known to the leader only."));
 
+  // the member organizations and the network contract's proposals
+  const members = el("section", { class: "card", id: "governance", "aria-labelledby": "h-gov" },
+    el("h2", { id: "h-gov" }, "Organizations and proposals"),
+    el("ul", { class: "plain", id: "organizations" }, gov.organizations.map((o) =>
+      el("li", { "data-org": o.id, "data-status": o.status }, o.id + " · " + o.name
+        + (o.status === "member" ? "" : " · " + o.status)))),
+    gov.proposals.length === 0 ? el("p", { class: "muted" }, "No proposal to add or remove an"
+      + " organization yet.") : el("ul", { class: "list", id: "proposals" },
+      gov.proposals.map((p) => el("li", { "data-proposal": p.id, "data-status": p.status },
+        el("strong", {}, (p.action === "add" ? "Add " : "Remove ") + p.org), " · " + p.status
+        + " · approved by " + p.approvals.join(", ") + " · proposed by " + p.proposer + " on "
+        + fmt(p.created) + " · " + p.reason))),
+    el("p", { class: "muted" }, "Admins propose and approve with 'careledger network'; a"
+      + " majority of the member organizations decides."));
+
   // the signed tree head
   const signers = await L.headSigners(head, keys);
   const n = net.nodes.filter((x) => x.status === "active").length;
@@ -88,7 +104,7 @@ export async function explorer(body) {
   const blocks = el("ul", { class: "list", id: "blocks" });
   const detail = el("section", { id: "block-detail" });
   body.replaceChildren(el("h1", {}, "Ledger and network"), el("div", { class: "cards" }, health,
-    network), headBox, el("h2", {}, "Newest blocks"), blocks, detail);
+    network), members, headBox, el("h2", {}, "Newest blocks"), blocks, detail);
 
   guard(() => checkConsistency(head, keys, consistency));
   const top = head.header.height;

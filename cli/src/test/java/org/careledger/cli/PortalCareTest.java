@@ -175,9 +175,14 @@ class PortalCareTest {
     Ed25519.KeyPair admin1 = node.adminKey();
     new ApiClient(url, admin1).submit(AccessMatrixTest.sign(admin1, new Command.Register(
         "aud-1", Role.AUDITOR, Codec.unb64(audKey), null)));
+    // an open proposal: one vote of the two member organizations is not a majority
+    new ApiClient(url, admin1).submit(AccessMatrixTest.sign(admin1, new Command.ProposeRemoveOrg(
+        "rm-org2", "org2", "a proposal the explorer shows")));
     desk.driver.navigate().refresh();
     desk.click("button[data-identity=aud-1]");
     desk.waitFor("#blocks li");
+    assertThat(desk.text("#organizations")).contains("org1").contains("org2");
+    assertThat(desk.text("#proposals")).contains("Remove org2 · open · approved by org1");
     assertThat(desk.driver.findElement(By.id("last-verify")).getDomAttribute("data-result"))
         .isEqualTo("ok");
     assertThat(desk.text("#last-verify")).contains("blocks").contains("transactions replayed");

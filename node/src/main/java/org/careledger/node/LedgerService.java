@@ -278,6 +278,14 @@ public final class LedgerService {
     return nodeAddresses;
   }
 
+  /**
+   * True if {@code nodeId} is a node identity of this ledger that is no longer a node of the
+   * network (revoked, or its organization removed); false for an id the ledger does not know.
+   */
+  public boolean removedNode(String nodeId) {
+    return nodeIdentities.contains(nodeId) && !nodeAddresses.containsKey(nodeId);
+  }
+
   /** True if a block's state writes may change the set of node keys. */
   private boolean touchesNodes(Map<String, byte[]> writes) {
     for (Map.Entry<String, byte[]> e : writes.entrySet()) {

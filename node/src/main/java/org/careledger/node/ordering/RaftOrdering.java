@@ -248,19 +248,36 @@ public final class RaftOrdering implements AutoCloseable {
     RaftGroup next = RaftGroup.valueOf(group.getGroupId(), target);
     try (RaftClient c = RaftClient.newBuilder().setProperties(props).setParameters(parameters)
         .setRaftGroup(next).setClientId(ClientId.randomId()).build()) {
-      RaftClientReply r = c.getGroupManagementApi(peer.getId()).add(next);
-      if (r.isSuccess()) {
+      try {
+        c.getGroupManagementApi(peer.getId()).add(next);
         LOG.info("{}: gave the Raft group to the new member {} at {}", nodeName, peer.getId(),
             peer.getAddress());
-      }
-      return true;
-    } catch (IOException | RuntimeException e) {
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t.getClass().getSimpleName().equals("AlreadyExistsException")
-            || String.valueOf(t.getMessage()).contains("already exists")) {
-          return true;
+      } catch (IOException | RuntimeException e) {
+        if (!alreadyExists(e)) {
+          throw e;
         }
       }
+      // the leader must not contact the new member before its Raft log is open: a snapshot
+      // notification that reaches it while it opens fails and leaves it stuck
+      long end = System.currentTimeMillis() + 30_000;
+      while (System.currentTimeMillis() < end) {
+        try {
+          var info = c.getGroupManagementApi(peer.getId()).info(group.getGroupId());
+          if (info.isSuccess() && info.getRoleInfoProto() != null
+              && (info.getRoleInfoProto().hasFollowerInfo()
+                  || info.getRoleInfoProto().hasCandidateInfo())) {
+            return true;
+          }
+        } catch (IOException | RuntimeException e) {
+          // still opening
+        }
+        Thread.sleep(200);
+      }
+      throw new IOException("its Raft group did not open within 30 s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (IOException | RuntimeException e) {
       long now = System.currentTimeMillis();
       if (now - lastAddGroupWarning > 30_000) {
         lastAddGroupWarning = now;
@@ -270,6 +287,27 @@ public final class RaftOrdering implements AutoCloseable {
       }
       return false;
     }
+  }
+
+  static final String REMOVED = "this node is no longer a node of the network (its"
+      + " organization left, by a decision of the network's members); its ledger is kept as it"
+      + " was";
+
+  /** Stops the whole process, saying why on stderr and in the log. */
+  static void halt(String nodeName, int code, String why) {
+    LOG.error("{}: stopping: {}", nodeName, why);
+    System.err.println("careledger: " + nodeName + " stopped: " + why);
+    System.err.flush();
+    Runtime.getRuntime().halt(code);
+  }
+
+  private static boolean alreadyExists(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t.getClass().getSimpleName().equals("AlreadyExistsException")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The Raft members this node's server currently has. */
@@ -292,12 +330,18 @@ public final class RaftOrdering implements AutoCloseable {
       java.util.Collection<RaftPeer> current = conf.getCurrentPeers();
       client.getClientRpc().addRaftPeers(current);
       Map<String, String> wanted = ledger.nodeAddresses();
-      if (!wanted.isEmpty() && !wanted.containsKey(self.toString()) && !toldRemoved
-          && current.stream().anyMatch(p -> p.getId().equals(self))) {
-        toldRemoved = true;
-        LOG.warn("{}: this node is no longer a node of the network in the ledger (its"
-            + " organization left or its key is no longer active); the others cut it off",
-            nodeName);
+      if (ledger.removedNode(self.toString())) {
+        if (current.stream().noneMatch(p -> p.getId().equals(self))) {
+          // out of the ledger's node set and out of the Raft group (a leader that carried out
+          // its own removal learns it here; a follower when it next asks for votes)
+          halt(nodeName, 74, REMOVED);
+        }
+        if (!toldRemoved) {
+          toldRemoved = true;
+          LOG.warn("{}: this node is no longer a node of the network in the ledger (its"
+              + " organization left or its key is no longer active); the others cut it off",
+              nodeName);
+        }
       }
       if (!division.getInfo().isLeader() || !conf.getPreviousPeers().isEmpty() || reconfiguring
           || wanted.isEmpty()) {
@@ -661,20 +705,15 @@ public final class RaftOrdering implements AutoCloseable {
       if (closing) {
         return;
       }
-      java.util.Map<String, String> nodes = ledger.nodeAddresses();
-      if (!nodes.isEmpty() && !nodes.containsKey(selfId)) {
+      if (ledger.removedNode(selfId)) {
         // the leader tells a node that is no longer in the Raft group to shut down
-        stop(74, "this node is no longer a node of the network (its organization left, by a"
-            + " decision of the network's members); its ledger is kept as it was");
+        stop(74, REMOVED);
       }
       stop(73, "the Raft server stopped unexpectedly");
     }
 
     private void stop(int code, String why) {
-      RaftOrdering.LOG.error("{}: stopping: {}", nodeName, why);
-      System.err.println("careledger: " + nodeName + " stopped: " + why);
-      System.err.flush();
-      Runtime.getRuntime().halt(code);
+      halt(nodeName, code, why);
     }
 
     @Override
