@@ -31,15 +31,8 @@ public final class NetworkBenchmark {
     log.printf("baseline: raw Ed25519 verifications %.0f/s on all cores%n", raw);
     List<Row> rows = new ArrayList<>();
     for (int n : sizes) {
-      Path root = Files.createTempDirectory(o.workDir(), "network-" + n + "-");
-      List<NetworkInit.OrgPlan> plans = new ArrayList<>();
-      for (int k = 1; k <= n; k++) {
-        String host = "127.0.0." + k;
-        plans.add(new NetworkInit.OrgPlan("org" + k, "Organization " + k, "admin" + k,
-            "node" + k, host + ":" + NetworkInit.freePort(host), host + ":0"));
-      }
-      List<Path> dirs = NetworkInit.network(root, "careledger-bench", plans, null,
-          System.currentTimeMillis());
+      List<Path> dirs = network(Files.createTempDirectory(o.workDir(), "network-" + n + "-"),
+          n);
       List<Node> nodes = new ArrayList<>();
       try {
         for (Path d : dirs) {
@@ -85,14 +78,7 @@ public final class NetworkBenchmark {
       throws Exception {
     double raw = LoadGenerator.rawVerifyPerSecond(3);
     Path root = Files.createTempDirectory(o.workDir(), "catch-up-");
-    List<NetworkInit.OrgPlan> plans = new ArrayList<>();
-    for (int k = 1; k <= 3; k++) {
-      String host = "127.0.0." + k;
-      plans.add(new NetworkInit.OrgPlan("org" + k, "Organization " + k, "admin" + k,
-          "node" + k, host + ":" + NetworkInit.freePort(host), host + ":0"));
-    }
-    List<Path> dirs = NetworkInit.network(root, "careledger-bench", plans, null,
-        System.currentTimeMillis());
+    List<Path> dirs = network(root, 3);
     List<Node> nodes = new ArrayList<>();
     try {
       for (Path d : dirs) {
@@ -145,6 +131,18 @@ public final class NetworkBenchmark {
       }
       deleteTree(root);
     }
+  }
+
+  /** The data dirs of a new network of {@code n} organizations, node K on 127.0.0.K. */
+  private static List<Path> network(Path root, int n) throws java.io.IOException {
+    List<NetworkInit.OrgPlan> plans = new ArrayList<>();
+    for (int k = 1; k <= n; k++) {
+      String host = "127.0.0." + k;
+      plans.add(new NetworkInit.OrgPlan("org" + k, "Organization " + k, "admin" + k,
+          "node" + k, host + ":" + NetworkInit.freePort(host), host + ":0"));
+    }
+    return NetworkInit.network(root, "careledger-bench", plans, null,
+        System.currentTimeMillis());
   }
 
   private static com.fasterxml.jackson.databind.JsonNode health(String url) throws Exception {
