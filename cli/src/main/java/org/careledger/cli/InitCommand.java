@@ -174,7 +174,9 @@ final class InitCommand implements Callable<Integer> {
           + Ed25519.keyId(spec.nodeKey()) + "  raft "
           + spec.nodeAddress());
       System.out.println("send " + data.resolve(NetworkInit.ORG_FILE)
-          + " (public keys only) to the organization that assembles the genesis");
+          + " (public keys only) to the organization that assembles the genesis; to join a"
+          + " network that is already running, take its genesis.json and run 'careledger init"
+          + " join --running', then send org.json to one of its admins");
       return 0;
     }
   }
