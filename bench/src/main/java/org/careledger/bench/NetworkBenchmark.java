@@ -35,11 +35,7 @@ public final class NetworkBenchmark {
           n);
       List<Node> nodes = new ArrayList<>();
       try {
-        for (Path d : dirs) {
-          nodes.add(Node.start(NodeConfig.load(d, null), null));
-        }
-        List<String> urls = nodes.stream().map(Node::baseUrl).toList();
-        awaitLeader(urls);
+        List<String> urls = startAll(dirs, nodes);
         Ed25519.KeyPair admin = KeyFile.read(dirs.get(0).resolve("keys/admin.key"), null);
         log.printf("%d node(s) at %s%n", n, urls);
         LoadGenerator.Result r = LoadGenerator.load(o, urls, admin, raw, log);
@@ -81,11 +77,7 @@ public final class NetworkBenchmark {
     List<Path> dirs = network(root, 3);
     List<Node> nodes = new ArrayList<>();
     try {
-      for (Path d : dirs) {
-        nodes.add(Node.start(NodeConfig.load(d, null), null));
-      }
-      List<String> urls = nodes.stream().map(Node::baseUrl).toList();
-      awaitLeader(urls);
+      List<String> urls = startAll(dirs, nodes);
       Ed25519.KeyPair admin = KeyFile.read(dirs.get(0).resolve("keys/admin.key"), null);
       nodes.remove(2).close();
       log.printf("node3 stopped; committing %,d transactions through node1 and node2%n",
@@ -131,6 +123,19 @@ public final class NetworkBenchmark {
       }
       deleteTree(root);
     }
+  }
+
+  /**
+   * Starts a node on each data dir, adding each to {@code started} (so the caller closes them
+   * whatever happens), and waits for a leader; returns their API URLs.
+   */
+  private static List<String> startAll(List<Path> dirs, List<Node> started) throws Exception {
+    for (Path d : dirs) {
+      started.add(Node.start(NodeConfig.load(d, null), null));
+    }
+    List<String> urls = started.stream().map(Node::baseUrl).toList();
+    awaitLeader(urls);
+    return urls;
   }
 
   /** The data dirs of a new network of {@code n} organizations, node K on 127.0.0.K. */

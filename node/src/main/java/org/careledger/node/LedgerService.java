@@ -140,10 +140,10 @@ public final class LedgerService {
       Ed25519.KeyPair nodeKey) throws IOException {
     MerkleAppender appender;
     String chain;
-    Ledger.Genesis g = Ledger.genesis(genesisTx, MerkleAppender.empty());
+    MerkleAppender fresh = MerkleAppender.empty();
+    Ledger.Genesis g = Ledger.genesis(genesisTx, fresh);
     if (store.height() < 0) {
-      appender = MerkleAppender.empty();
-      g = Ledger.genesis(genesisTx, appender);
+      appender = fresh;
       // a node that joined the network later was not a node at height 0, so it does not sign it
       boolean genesisNode = g.command().organizations().stream().anyMatch(o ->
           o.nodeKey() != null && Ed25519.keyId(o.nodeKey()).equals(nodeKey.keyId()));

@@ -386,7 +386,6 @@ public final class RaftOrdering implements AutoCloseable {
     }
   }
 
-
   /**
    * How long a follower that answers the leader may stay at the same next index, while the
    * leader's log is ahead of it, before the leader hands over its leadership.
@@ -686,7 +685,8 @@ public final class RaftOrdering implements AutoCloseable {
       // ever purges its log. If the leader's log starts at or before this node's next entry, the
       // log alone catches this node up: answering "no snapshot" (null) makes the leader go on
       // appending entries from where this node's log ends.
-      long next = getLastAppliedTermIndex() == null ? 0 : getLastAppliedTermIndex().getIndex() + 1;
+      TermIndex applied = getLastAppliedTermIndex();
+      long next = applied == null ? 0 : applied.getIndex() + 1;
       if (firstInLeaderLog.getIndex() <= next) {
         RaftOrdering.LOG.info("{}: the leader offered a snapshot from {}; this node catches up"
             + " from the log (its next entry is {})", nodeName, firstInLeaderLog, next);
