@@ -49,9 +49,13 @@ import org.hl7.fhir.r4.model.Bundle;
 public final class FhirBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** What to run; {@code postgresUrl} null skips the PostgreSQL baseline. */
-  public record Options(Path bundles, int repeats, int threads, int reads, String postgresUrl,
-      int validations, Path workDir) {}
+  /**
+   * What to run; {@code postgresUrl} null skips the PostgreSQL baseline. {@code warmupRounds}
+   * rounds of the bundles are posted first and not measured (the node's write path is large
+   * and takes tens of thousands of resources to be compiled, and a node runs for far longer).
+   */
+  public record Options(Path bundles, int repeats, int warmupRounds, int threads, int reads,
+      String postgresUrl, int validations, Path workDir) {}
 
   private FhirBenchmark() {}
 
@@ -90,9 +94,16 @@ public final class FhirBenchmark {
       jetty.setMaxConnectionsPerDestination(Math.max(8, o.threads()));
       jetty.start();
       // warm-up, not measured
-      for (int i = 0; i < Math.min(3, bundles.size()); i++) {
-        post(jetty, node.baseUrl(), token, bundles.get(i), null);
+      List<String> warmup = new ArrayList<>();
+      for (int r = 0; r < o.warmupRounds(); r++) {
+        warmup.addAll(bundles);
       }
+      if (warmup.isEmpty()) {
+        warmup.add(bundles.get(0));
+      }
+      parallel(warmup, o.threads(), b -> post(jetty, node.baseUrl(), token, b, null));
+      log.printf("warm-up: %d rounds (%d resources), not measured%n", o.warmupRounds(),
+          perRound * o.warmupRounds());
       List<String> locations = Collections.synchronizedList(new ArrayList<>());
       List<String> work = new ArrayList<>();
       for (int r = 0; r < o.repeats(); r++) {

@@ -19,6 +19,11 @@ final class BenchFhirCommand implements Callable<Integer> {
       description = "Times each bundle is posted (default: ${DEFAULT-VALUE}).")
   int repeats;
 
+  @Option(names = "--warmup-rounds", defaultValue = "10",
+      description = "Rounds of the bundles posted first, not measured (default:"
+          + " ${DEFAULT-VALUE}).")
+  int warmupRounds;
+
   @Option(names = "--threads", defaultValue = "4",
       description = "Concurrent bundles (default: ${DEFAULT-VALUE}).")
   int threads;
@@ -37,10 +42,10 @@ final class BenchFhirCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (repeats < 1 || threads < 1 || reads < 1 || validations < 0) {
+    if (repeats < 1 || threads < 1 || reads < 1 || validations < 0 || warmupRounds < 0) {
       throw new IllegalArgumentException("--repeats, --threads and --reads must be positive");
     }
-    FhirBenchmark.run(new FhirBenchmark.Options(bundles, repeats, threads, reads, postgres,
+    FhirBenchmark.run(new FhirBenchmark.Options(bundles, repeats, warmupRounds, threads, reads, postgres,
         validations, Files.createTempDirectory("careledger-bench-fhir")), System.out);
     return 0;
   }

@@ -297,6 +297,46 @@ class FhirRecordsTest {
     assertThat(fhir.get("/Patient?_format=xml").body()).startsWith("<Bundle");
   }
 
+  /** The content under the commitment of a resource's current version, from $proof. */
+  static String provedContent(String typeAndId) throws Exception {
+    Parameters p = parser().parseResource(Parameters.class,
+        fhir.get("/" + typeAndId + "/$proof").body());
+    return new String(Base64.getDecoder().decode(
+        p.getParameter("content").getValue().primitiveValue()),
+        java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aStoredVersionIsTheSendersJsonWithTheServersIdAndMeta() throws Exception {
+    String sent = "{\"resourceType\":\"Observation\",\"status\":\"final\","
+        + "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"29463-7\"}]},"
+        + "\"valueQuantity\":{\"value\":72.50,\"unit\":\"kg\"},"
+        + "\"subject\":{\"reference\":\"urn:uuid:4e2f6c1a-8b3d-4f5e-9a7b-1c2d3e4f5a6b\"}}";
+    String bundle = "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        + "{\"fullUrl\":\"urn:uuid:4e2f6c1a-8b3d-4f5e-9a7b-1c2d3e4f5a6b\",\"resource\":"
+        + "{\"resourceType\":\"Patient\",\"gender\":\"male\"},"
+        + "\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"
+        + "{\"resource\":" + sent + ",\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}}]}";
+    HttpResponse<String> r = fhir.post("", bundle);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    Bundle response = parser().parseResource(Bundle.class, r.body());
+    String patient = response.getEntry().get(0).getResponse().getLocation().split("/_history")[0];
+    String obs = response.getEntry().get(1).getResponse().getLocation().split("/_history")[0];
+    JsonNode stored = JSON.readTree(provedContent(obs));
+    // what was sent, number precision included, with the bundle's reference resolved ...
+    var expected = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(sent);
+    ((com.fasterxml.jackson.databind.node.ObjectNode) expected.get("subject"))
+        .put("reference", patient);
+    assertThat(provedContent(obs)).contains("\"value\":72.50");
+    // ... and the server's id and meta
+    assertThat(stored.get("id").asText()).isEqualTo(obs.split("/")[1]);
+    assertThat(stored.at("/meta/versionId").asText()).isEqualTo("1");
+    var withoutServerParts = ((com.fasterxml.jackson.databind.node.ObjectNode) stored.deepCopy());
+    withoutServerParts.remove(List.of("id", "meta"));
+    assertThat(withoutServerParts).isEqualTo(expected);
+    assertProofChecks(obs);
+  }
+
   @Test
   void xmlGoesInAndComesOut() throws Exception {
     var http = java.net.http.HttpClient.newHttpClient();

@@ -150,7 +150,55 @@ public final class FhirSetup {
     return problems;
   }
 
+  /** A child of a composite type, with what the walk needs precomputed. */
+  private record Child(BaseRuntimeChildDefinition def, String name, int hash, boolean required,
+      boolean direct) {}
+
+  private static final java.util.concurrent.ConcurrentHashMap<BaseRuntimeElementDefinition<?>,
+      Child[]> CHILDREN = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static Child[] children(BaseRuntimeElementCompositeDefinition<?> comp) {
+    return CHILDREN.computeIfAbsent(comp, c -> comp.getChildren().stream().map(ch -> {
+      String name = ch.getElementName().replace("[x]", "");
+      // the model's getProperty turns a narrative's XHTML into a string: not for that one
+      BaseRuntimeElementDefinition<?> ed = ch.getChildByName(ch.getElementName());
+      boolean xhtml = ed != null && (ed.getChildType()
+          == BaseRuntimeElementDefinition.ChildTypeEnum.PRIMITIVE_XHTML_HL7ORG
+          || ed.getChildType() == BaseRuntimeElementDefinition.ChildTypeEnum.PRIMITIVE_XHTML);
+      return new Child(ch, name, name.hashCode(), ch.getMin() > 0,
+          !xhtml && !name.equals("div"));
+    }).toArray(Child[]::new));
+  }
+
+  /**
+   * The values of one child. The R4 model's generated {@code getProperty} reads the field
+   * directly; HAPI's reflective accessor is the fallback for anything it does not know.
+   */
+  private static List<? extends IBase> values(IBase element, Child child) {
+    if (child.direct() && element instanceof org.hl7.fhir.r4.model.Base b) {
+      org.hl7.fhir.r4.model.Base[] v = b.getProperty(child.hash(), child.name(), false);
+      if (v != null) {
+        return v.length == 0 ? List.of() : java.util.Arrays.asList(v);
+      }
+    }
+    List<IBase> v = child.def().getAccessor().getValues(element);
+    return v == null ? List.of() : v;
+  }
+
+  /** Where an element is, built into a string only when a problem is reported there. */
+  private record Path(Path parent, String name) {
+    @Override
+    public String toString() {
+      return parent == null ? name : parent + "." + name;
+    }
+  }
+
   private static void visit(BaseRuntimeElementDefinition<?> def, IBase element, String path,
+      List<String> problems, List<Reference> refs, int depth) {
+    visit(def, element, new Path(null, path), problems, refs, depth);
+  }
+
+  private static void visit(BaseRuntimeElementDefinition<?> def, IBase element, Path path,
       List<String> problems, List<Reference> refs, int depth) {
     if (depth > 30) {
       return;
@@ -158,34 +206,37 @@ public final class FhirSetup {
     if (element instanceof Reference ref) {
       refs.add(ref);
     }
-    if (element instanceof org.hl7.fhir.r4.model.PrimitiveType<?> prim && prim.hasExtension()) {
-      for (var ext : prim.getExtension()) {
-        visit(CONTEXT.getElementDefinition(ext.getClass()), ext, path + ".extension", problems,
-            refs, depth + 1);
+    if (element instanceof org.hl7.fhir.r4.model.PrimitiveType<?> prim) {
+      if (prim.hasExtension()) {
+        for (var ext : prim.getExtension()) {
+          visit(CONTEXT.getElementDefinition(ext.getClass()), ext,
+              new Path(path, "extension"), problems, refs, depth + 1);
+        }
       }
+      return;
     }
     if (!(def instanceof BaseRuntimeElementCompositeDefinition<?> comp)) {
       return;
     }
-    for (BaseRuntimeChildDefinition child : comp.getChildren()) {
-      List<IBase> values = child.getAccessor().getValues(element);
-      String name = child.getElementName().replace("[x]", "");
-      if (child.getMin() > 0 && (values == null || values.isEmpty()
+    for (Child child : children(comp)) {
+      List<? extends IBase> values = values(element, child);
+      if (child.required() && (values.isEmpty()
           || values.stream().allMatch(IBase::isEmpty))) {
-        problems.add(path + "." + name + ": required element is missing");
-        continue;
-      }
-      if (values == null) {
+        problems.add(path + "." + child.name() + ": required element is missing");
         continue;
       }
       for (IBase v : values) {
+        if (v == null) {
+          continue;
+        }
         BaseRuntimeElementDefinition<?> cd;
-        String at = path + "." + name;
+        Path at;
         if (v instanceof IBaseResource contained) {
-          at = CONTEXT.getResourceType(contained);
+          at = new Path(null, CONTEXT.getResourceType(contained));
           cd = CONTEXT.getResourceDefinition(contained);
         } else {
-          cd = child.getChildElementDefinitionByDatatype(v.getClass());
+          at = new Path(path, child.name());
+          cd = child.def().getChildElementDefinitionByDatatype(v.getClass());
           if (cd == null) {
             cd = CONTEXT.getElementDefinition(v.getClass());
           }

@@ -96,7 +96,7 @@ public class RecordProvider implements IResourceProvider {
     TokenService.Session s = access.require(request, AccessPolicy.Action.WRITE);
     checkIngest(resource);
     String id = RecordStore.newId();
-    return written(write(s, id, resource), resource);
+    return written(write(s, id, resource, request), resource);
   }
 
   @Update
@@ -111,13 +111,19 @@ public class RecordProvider implements IResourceProvider {
     if (!id.getIdPart().matches("[A-Za-z0-9\\-.]{1,64}")) {
       throw new InvalidRequestException("a FHIR id has 1 to 64 of A-Z a-z 0-9 - .");
     }
-    return written(write(s, id.getIdPart(), resource), resource);
+    return written(write(s, id.getIdPart(), resource, request), resource);
   }
 
-  private RecordStore.Written write(TokenService.Session s, String id, IBaseResource r) {
+  private RecordStore.Written write(TokenService.Session s, String id, IBaseResource r,
+      RequestDetails request) {
+    // the sender's JSON is stored as sent (with the server's id and meta); XML is encoded
+    com.fasterxml.jackson.databind.node.ObjectNode source = SourceJson.body(request);
+    if (source != null && !typeName.equals(source.path("resourceType").asText())) {
+      source = null;
+    }
     try {
-      return store.write(s.identity(), List.of(new RecordStore.WriteOp(typeName, id, r)))
-          .get(0);
+      return store.write(s.identity(), List.of(new RecordStore.WriteOp(typeName, id, r,
+          source))).get(0);
     } catch (RecordStore.StoreException e) {
       throw Outcomes.map(e);
     }

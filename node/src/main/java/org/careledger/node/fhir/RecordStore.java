@@ -104,8 +104,16 @@ public final class RecordStore {
 
   // ---------------------------------------------------------------------------- writes
 
-  /** One resource to write. {@code resource} is null for a delete. */
-  public record WriteOp(String type, String id, IBaseResource resource) {
+  /**
+   * One resource to write. {@code resource} is null for a delete. {@code source}, if not null,
+   * is the JSON the client sent for it (see {@link SourceJson}), stored instead of an encoding
+   * of the model; it must say what the model says.
+   */
+  public record WriteOp(String type, String id, IBaseResource resource, ObjectNode source) {
+    public WriteOp(String type, String id, IBaseResource resource) {
+      this(type, id, resource, null);
+    }
+
     public boolean delete() {
       return resource == null;
     }
@@ -186,9 +194,10 @@ public final class RecordStore {
     IParser parser = ctx.newJsonParser();
     // encoding and encryption dominate a large transaction; they are independent per resource
     Map<WriteOp, Sealing> sealings = new java.util.IdentityHashMap<>();
+    String instant = SourceJson.instant(now);
     for (WriteOp op : ops) {
       if (!op.delete()) {
-        sealings.put(op, new Sealing(op, now));
+        sealings.put(op, new Sealing(op, now, instant));
       }
     }
     sealings.values().parallelStream().forEach(Sealing::prepare);
@@ -321,6 +330,7 @@ public final class RecordStore {
   private final class Sealing {
     private final WriteOp op;
     private final long now;
+    private final String instant;
     private String patient;
     private List<String> tags;
     private String rec;
@@ -328,9 +338,10 @@ public final class RecordStore {
     private long guessedVersion;
     private Vault.Sealed result;
 
-    Sealing(WriteOp op, long now) {
+    Sealing(WriteOp op, long now, String instant) {
       this.op = op;
       this.now = now;
+      this.instant = instant;
     }
 
     void prepare() {
@@ -354,8 +365,9 @@ public final class RecordStore {
         r.setId(op.type() + "/" + op.id() + "/_history/" + version);
         r.getMeta().setVersionId(Long.toString(version));
         r.getMeta().setLastUpdated(new Date(now));
-        byte[] content = ctx.newJsonParser().encodeResourceToString(r)
-            .getBytes(StandardCharsets.UTF_8);
+        byte[] content = op.source() != null
+            ? SourceJson.version(op.source(), op.type(), op.id(), version, instant)
+            : ctx.newJsonParser().encodeResourceToString(r).getBytes(StandardCharsets.UTF_8);
         return vault.seal(rec, version, patient, content);
       }
     }

@@ -61,11 +61,16 @@ public final class SystemProvider {
       plan.add(plan(i, e, assigned, mine));
     }
     Map<String, String> byIdentifier = identifiers(plan);
+    com.fasterxml.jackson.databind.node.ObjectNode body = SourceJson.body(request);
+    Map<Planned, com.fasterxml.jackson.databind.node.ObjectNode> sources =
+        new java.util.IdentityHashMap<>();
     for (Planned p : plan) {
       if (p == null || p.resource() == null) {
         continue;
       }
       FhirSetup.Walk walk = FhirSetup.walk(p.resource());
+      Map<String, SourceJson.Resolved> resolved = new HashMap<>();
+      int rewritten = 0;
       for (Reference ref : walk.references()) {
         String target = ref.getReference();
         if (target == null) {
@@ -74,14 +79,24 @@ public final class SystemProvider {
         Matcher conditional = CONDITIONAL.matcher(target);
         if (assigned.containsKey(target)) {
           ref.setReference(assigned.get(target));
+          resolved.put(target, new SourceJson.Resolved.To(assigned.get(target)));
+          rewritten++;
         } else if (conditional.matches()) {
-          resolveConditional(ref, conditional, byIdentifier);
+          resolved.put(target, resolveConditional(ref, conditional, byIdentifier));
+          rewritten++;
         } else if (target.contains("?")) {
           entryProblems.get(p.index()).add("conditional references may only use identifier");
         } else if (target.startsWith("urn:uuid:")) {
           entryProblems.get(p.index()).add("a reference points to a urn:uuid that is not in"
               + " the bundle");
         }
+      }
+      // the sender's JSON is stored if its references resolve exactly as the model's did
+      com.fasterxml.jackson.databind.node.ObjectNode source =
+          SourceJson.entryResource(body, p.index());
+      if (source != null && p.type().equals(source.path("resourceType").asText())
+          && SourceJson.resolve(source, resolved) == rewritten) {
+        sources.put(p, source);
       }
       entryProblems.get(p.index()).addAll(walk.problems());
       entryProblems.get(p.index()).addAll(FhirSetup.referenceProblems(p.type(),
@@ -103,7 +118,7 @@ public final class SystemProvider {
       List<RecordStore.WriteOp> ops = new ArrayList<>();
       for (Planned p : plan) {
         validator.checkIfRequired(p.resource());
-        ops.add(new RecordStore.WriteOp(p.type(), p.id(), p.resource()));
+        ops.add(new RecordStore.WriteOp(p.type(), p.id(), p.resource(), sources.get(p)));
       }
       try {
         List<RecordStore.Written> written = store.write(s.identity(), ops);
@@ -129,7 +144,7 @@ public final class SystemProvider {
       try {
         validator.checkIfRequired(p.resource());
         List<RecordStore.Written> w = store.write(s.identity(),
-            List.of(new RecordStore.WriteOp(p.type(), p.id(), p.resource())));
+            List.of(new RecordStore.WriteOp(p.type(), p.id(), p.resource(), sources.get(p))));
         fill(out, p, w.isEmpty() ? null : w.get(0));
       } catch (RecordStore.StoreException ex) {
         BaseServerResponseException m = Outcomes.map(ex);
@@ -168,7 +183,8 @@ public final class SystemProvider {
    * with that identifier if there is one, otherwise a logical reference (type and identifier),
    * which keeps what the sender knew without pointing at a resource this server lacks.
    */
-  private static void resolveConditional(Reference ref, Matcher m, Map<String, String> known) {
+  private static SourceJson.Resolved resolveConditional(Reference ref, Matcher m,
+      Map<String, String> known) {
     String type = m.group(1);
     String token = URLDecoder.decode(m.group(2), StandardCharsets.UTF_8);
     int bar = token.indexOf('|');
@@ -177,12 +193,13 @@ public final class SystemProvider {
     String hit = known.get(type + "|" + nz(system) + "|" + value);
     if (hit != null) {
       ref.setReference(hit);
-      return;
+      return new SourceJson.Resolved.To(hit);
     }
     ref.setReference(null);
     ref.setType(type);
     ref.setIdentifier(new Identifier().setSystem(system == null || system.isEmpty() ? null
         : system).setValue(value));
+    return new SourceJson.Resolved.Logical(type, system, value);
   }
 
   private static String nz(String s) {

@@ -5,7 +5,11 @@ import com.google.crypto.tink.InsecureSecretKeyAccess;
 import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.TinkProtoKeysetFormat;
+import com.google.crypto.tink.subtle.AesGcmJce;
+import com.google.crypto.tink.util.SecretBytes;
 import com.google.crypto.tink.aead.AeadConfig;
+import com.google.crypto.tink.aead.AesGcmKey;
+import com.google.crypto.tink.aead.AesGcmParameters;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -25,7 +29,7 @@ import org.careledger.core.json.CanonicalJson;
 
 /**
  * The custodian's vault. Each record version is encrypted under its own data key (AES-256-GCM
- * through Tink); the data key is wrapped by the node's key-encryption key (also AES-256-GCM),
+ * through Tink's AES-GCM primitive); the data key is wrapped by the node's key-encryption key (also AES-256-GCM),
  * and both ciphertexts are bound (associated data) to the record pseudonym, version and patient
  * pseudonym, so an entry moved to another record or version does not decrypt. The plaintext is
  * {@code salt (32 bytes) || resource bytes}; the ledger holds SHA-256 of it (the commitment).
@@ -40,10 +44,14 @@ public final class Vault {
   private static final byte[] AAD_PREFIX = "careledger/vault/v1".getBytes(StandardCharsets.UTF_8);
   private static final String KIND = "vault-keys";
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** A data key: AES-256-GCM, 12-byte nonce, 16-byte tag, no Tink output prefix. */
+  private static final AesGcmParameters DEK;
 
   static {
     try {
       AeadConfig.register();
+      DEK = AesGcmParameters.builder().setKeySizeBytes(32).setIvSizeBytes(12)
+          .setTagSizeBytes(16).setVariant(AesGcmParameters.Variant.NO_PREFIX).build();
     } catch (GeneralSecurityException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -135,8 +143,10 @@ public final class Vault {
   }
 
   /**
-   * Encrypts one version. Entry format: u8 1, u16 length of the wrapped data key, the wrapped
-   * data key (a Tink keyset encrypted by the key-encryption key), the ciphertext.
+   * Encrypts one version. Entry format (version 2): u8 2, u16 length of the wrapped data key,
+   * the wrapped data key (the 32 key bytes encrypted by the key-encryption key), the ciphertext
+   * (AES-256-GCM under the data key: 12-byte nonce, ciphertext, 16-byte tag). Both encryptions
+   * have the record, version and patient as associated data.
    */
   public Sealed seal(String record, long version, String patient, byte[] content) {
     byte[] salt = new byte[32];
@@ -151,15 +161,41 @@ public final class Vault {
    */
   public Sealed sealSalted(String record, long version, String patient, byte[] plain) {
     byte[] aad = aad(record, version, patient);
+    byte[] raw = null;
+    try {
+      AesGcmKey dek = AesGcmKey.builder().setParameters(DEK).setKeyBytes(
+          SecretBytes.randomBytes(32)).build();
+      raw = dek.getKeyBytes().toByteArray(InsecureSecretKeyAccess.get());
+      byte[] wrapped = kek.encrypt(raw, aad);
+      byte[] ct = AesGcmJce.create(dek).encrypt(plain, aad);
+      byte[] entry = ByteBuffer.allocate(3 + wrapped.length + ct.length).put((byte) 2)
+          .putShort((short) wrapped.length).put(wrapped).put(ct).array();
+      byte[] commitment = Sha256.hash(plain);
+      return new Sealed(commitment, entry);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("encryption failed", e);
+    } finally {
+      Arrays.fill(plain, (byte) 0);
+      if (raw != null) {
+        Arrays.fill(raw, (byte) 0);
+      }
+    }
+  }
+
+  /**
+   * As {@link #sealSalted} in the first entry format (u8 1; the data key a whole Tink keyset
+   * encrypted by the key-encryption key), which nodes wrote before version 2 and still read.
+   * Kept so that tests can show such entries still open.
+   */
+  Sealed sealVersion1(String record, long version, String patient, byte[] plain) {
+    byte[] aad = aad(record, version, patient);
     try {
       KeysetHandle dek = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
       byte[] ct = dek.getPrimitive(RegistryConfiguration.get(), Aead.class).encrypt(plain, aad);
       byte[] wrapped = TinkProtoKeysetFormat.serializeEncryptedKeyset(dek, kek, aad);
       byte[] entry = ByteBuffer.allocate(3 + wrapped.length + ct.length).put((byte) 1)
           .putShort((short) wrapped.length).put(wrapped).put(ct).array();
-      byte[] commitment = Sha256.hash(plain);
-      Arrays.fill(plain, (byte) 0);
-      return new Sealed(commitment, entry);
+      return new Sealed(Sha256.hash(plain), entry);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("encryption failed", e);
     }
@@ -181,7 +217,7 @@ public final class Vault {
   /** As {@link #open}, returning {@code salt || resource bytes} (for proofs). */
   public byte[] openWithSalt(String record, long version, String patient, byte[] entry,
       byte[] commitment) throws IntegrityException {
-    if (entry == null || entry.length < 3 || entry[0] != 1) {
+    if (entry == null || entry.length < 3 || (entry[0] != 1 && entry[0] != 2)) {
       throw new IntegrityException("vault entry is missing or malformed");
     }
     ByteBuffer b = ByteBuffer.wrap(entry);
@@ -197,8 +233,19 @@ public final class Vault {
     byte[] aad = aad(record, version, patient);
     byte[] plain;
     try {
-      KeysetHandle dek = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped, kek, aad);
-      plain = dek.getPrimitive(RegistryConfiguration.get(), Aead.class).decrypt(ct, aad);
+      if (entry[0] == 2) {
+        byte[] raw = kek.decrypt(wrapped, aad);
+        try {
+          plain = AesGcmJce.create(AesGcmKey.builder().setParameters(DEK).setKeyBytes(
+              SecretBytes.copyFrom(raw, InsecureSecretKeyAccess.get())).build())
+              .decrypt(ct, aad);
+        } finally {
+          Arrays.fill(raw, (byte) 0);
+        }
+      } else {
+        KeysetHandle dek = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped, kek, aad);
+        plain = dek.getPrimitive(RegistryConfiguration.get(), Aead.class).decrypt(ct, aad);
+      }
     } catch (GeneralSecurityException e) {
       throw new IntegrityException("vault entry does not decrypt");
     }
