@@ -7,9 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -89,7 +86,6 @@ public final class FhirBenchmark {
           KeyFile.read(dir.resolve("keys/admin.key"), null), "bench-service",
           org.careledger.core.contract.Role.SERVICE));
       String token = admin.token();
-      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
       org.eclipse.jetty.client.HttpClient jetty = new org.eclipse.jetty.client.HttpClient();
       jetty.setMaxConnectionsPerDestination(Math.max(8, o.threads()));
       jetty.start();
@@ -111,7 +107,6 @@ public final class FhirBenchmark {
       }
       double restRate = parallel(work, o.threads(),
           b -> post(jetty, node.baseUrl(), token, b, locations));
-      jetty.stop();
       log.printf("ingest via /fhir: %.0f resources/s (%d resources, %d threads)%n", restRate,
           perRound * o.repeats(), o.threads());
 
@@ -121,14 +116,15 @@ public final class FhirBenchmark {
       log.printf("ingest via careledger import: %.0f resources/s (%d resources)%n", importRate,
           imported.created() + imported.unchanged());
 
-      long[] cold = readLatencies(http, node.baseUrl(), token, locations, o.reads());
+      long[] cold = readLatencies(jetty, node.baseUrl(), token, locations, o.reads());
       log.printf("read by id via /fhir, first reads after ingest: p50 %.2f ms, p99 %.2f ms"
           + " (%d reads, one client)%n", pct(cold, 0.5), pct(cold, 0.99), cold.length);
       // steady state: HAPI's server code is large and takes thousands of requests to compile
-      readLatencies(http, node.baseUrl(), token, locations, 5000);
-      long[] lat = readLatencies(http, node.baseUrl(), token, locations, o.reads());
+      readLatencies(jetty, node.baseUrl(), token, locations, 5000);
+      long[] lat = readLatencies(jetty, node.baseUrl(), token, locations, o.reads());
       log.printf("read by id via /fhir, steady (after 5,000 more): p50 %.2f ms, p99 %.2f ms"
           + " (%d reads, one client)%n", pct(lat, 0.5), pct(lat, 0.99), lat.length);
+      jetty.stop();
 
       if (o.postgresUrl() != null) {
         double pgRate = postgresIngest(o.postgresUrl(), work, o.threads());
@@ -199,19 +195,18 @@ public final class FhirBenchmark {
     }
   }
 
-  private static long[] readLatencies(HttpClient http, String base, String token,
-      List<String> locations, int reads) throws Exception {
+  private static long[] readLatencies(org.eclipse.jetty.client.HttpClient http, String base,
+      String token, List<String> locations, int reads) throws Exception {
     Random rnd = new Random(1);
     long[] lat = new long[reads];
     for (int i = 0; i < reads; i++) {
       String where = locations.get(rnd.nextInt(locations.size()));
       long t0 = System.nanoTime();
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/fhir/"
-          + where)).header("Authorization", "Bearer " + token).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      org.eclipse.jetty.client.ContentResponse r = http.newRequest(base + "/fhir/" + where)
+          .headers(h -> h.put("Authorization", "Bearer " + token)).send();
       lat[i] = System.nanoTime() - t0;
-      if (r.statusCode() != 200) {
-        throw new IllegalStateException("read failed: HTTP " + r.statusCode());
+      if (r.getStatus() != 200) {
+        throw new IllegalStateException("read failed: HTTP " + r.getStatus());
       }
     }
     java.util.Arrays.sort(lat);
