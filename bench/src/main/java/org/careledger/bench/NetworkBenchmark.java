@@ -65,16 +65,39 @@ public final class NetworkBenchmark {
 
   /**
    * A three-node network commits at least {@code transactions} transactions while its third node
-   * is down; then the time for that node, started again, to reach the others' height (it
-   * catches up from the leader's Raft log), and the time for it to rebuild its ledger from its
-   * own Raft log once its ledger directory is wiped. The baseline in the same run is how long
-   * the network took to commit them.
+   * is down; then the time for that node, started again, to reach the others' height, and the
+   * time for it to reach it again once its ledger directory is wiped. The nodes purge their Raft
+   * log right behind each snapshot ({@code raft-log-keep} 0), so the down node catches up from
+   * the leader's snapshot (one every 2,000 entries) and the wiped one restores its ledger from
+   * its own; with {@code keepLog} they keep the whole log and both replay it. The baseline in
+   * the same run is how long the network took to commit them.
    */
   public static CatchUp catchUp(long transactions, LoadGenerator.Options o, PrintStream log)
       throws Exception {
+    return catchUp(transactions, false, o, log);
+  }
+
+  public static CatchUp catchUp(long transactions, boolean keepLog, LoadGenerator.Options o,
+      PrintStream log) throws Exception {
     double raw = LoadGenerator.rawVerifyPerSecond(3);
     Path root = Files.createTempDirectory(o.workDir(), "catch-up-");
     List<Path> dirs = network(root, 3);
+    for (Path d : dirs) {
+      Path f = d.resolve(NodeConfig.FILE);
+      com.fasterxml.jackson.databind.node.ObjectNode c =
+          (com.fasterxml.jackson.databind.node.ObjectNode)
+              org.careledger.core.json.CanonicalJson.parse(Files.readAllBytes(f));
+      // a snapshot every 2,000 entries: about 1 million transactions make 10,000 entries
+      c.put("snapshot-every", 2000);
+      if (keepLog) {
+        c.put("raft-log-keep", "all");
+      } else {
+        c.put("raft-log-keep", 0);
+      }
+      Files.writeString(f, c.toPrettyString());
+    }
+    log.printf("Raft log: %s%n", keepLog ? "kept whole (catch-up by log replay)"
+        : "purged behind each snapshot (catch-up from a snapshot)");
     List<Node> nodes = new ArrayList<>();
     try {
       List<String> urls = startAll(dirs, nodes);
@@ -98,7 +121,8 @@ public final class NetworkBenchmark {
       nodes.add(third);
       awaitHeight(third.baseUrl(), height);
       double down = (System.nanoTime() - t1) / 1e9;
-      log.printf("node3 restarted and caught up to height %,d in %.1f s%n", height, down);
+      log.printf("node3 restarted and caught up to height %,d in %.1f s (%s)%n", height, down,
+          snapshotNote(third, dirs.get(2)));
 
       nodes.remove(third);
       third.close();
@@ -108,8 +132,8 @@ public final class NetworkBenchmark {
       nodes.add(third);
       awaitHeight(third.baseUrl(), height);
       double wiped = (System.nanoTime() - t2) / 1e9;
-      log.printf("node3 with its ledger wiped rebuilt it to height %,d in %.1f s%n", height,
-          wiped);
+      log.printf("node3 with its ledger wiped rebuilt it to height %,d in %.1f s (%s)%n", height,
+          wiped, snapshotNote(third, dirs.get(2)));
       log.println();
       log.println("| transactions | network commits them | down node catches up | ratio"
           + " | wiped ledger rebuilt | ratio |");
@@ -123,6 +147,15 @@ public final class NetworkBenchmark {
       }
       deleteTree(root);
     }
+  }
+
+  /** Where node3's Raft log now starts and its newest snapshot, from its own view. */
+  private static String snapshotNote(Node node, Path dir) throws Exception {
+    Ed25519.KeyPair admin = KeyFile.read(dir.resolve("keys/admin.key"), null);
+    com.fasterxml.jackson.databind.JsonNode n = new ApiClient(node.baseUrl(), admin)
+        .get("/api/v1/network");
+    return "its snapshot at Raft index " + n.path("snapshotIndex").asLong()
+        + ", its Raft log starts at " + n.path("logStartIndex").asLong();
   }
 
   /**

@@ -44,6 +44,11 @@ final class BenchNetworkCommand implements Callable<Integer> {
           + " (default: ${DEFAULT-VALUE}, off).")
   long catchUp;
 
+  @Option(names = "--keep-raft-log",
+      description = "With --catch-up: the nodes keep their whole Raft log, so node3 catches up"
+          + " by replaying it instead of from a snapshot.")
+  boolean keepRaftLog;
+
   @Override
   public Integer call() throws Exception {
     if (catchUp < 0) {
@@ -51,7 +56,7 @@ final class BenchNetworkCommand implements Callable<Integer> {
     }
     if (catchUp > 0) {
       Path work = Files.createTempDirectory("careledger-bench-catch-up");
-      NetworkBenchmark.catchUp(catchUp, new LoadGenerator.Options(null, null, null, clients, 16,
+      NetworkBenchmark.catchUp(catchUp, keepRaftLog, new LoadGenerator.Options(null, null, null, clients, 16,
           seconds, warmup, rate, batch, false, work), System.out);
       return 0;
     }

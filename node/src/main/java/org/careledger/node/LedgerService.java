@@ -84,6 +84,20 @@ public final class LedgerService {
     }
   }
 
+  /** A snapshot that this node will not use: it fails verification or does not fit. */
+  public static final class SnapshotRefusedException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    SnapshotRefusedException(String message) {
+      super(message);
+    }
+  }
+
+  /** The ledger's head after a snapshot was installed. */
+  public record Installed(long height, long logSize) {}
+
+  private byte[] genesisTx;
+
   private LedgerService(String nodeName, LedgerStore store, Ed25519.KeyPair nodeKey,
       String chain, List<String> genesisOrgs) {
     this.nodeName = nodeName;
@@ -158,6 +172,7 @@ public final class LedgerService {
     }
     LedgerService s = new LedgerService(nodeName, store, nodeKey, chain,
         Ledger.orgIds(g.command()));
+    s.genesisTx = genesisTx.clone();
     s.appender = appender;
     s.latest = store.block(store.height());
     s.remember(s.latest);
@@ -417,6 +432,66 @@ public final class LedgerService {
           + " the two has diverged", nodeName, c.keyId(), theirs, h, ourHash);
     }
     return updated;
+  }
+
+  /**
+   * Takes the ledger from a snapshot's checkpoint (on the thread that applies entries, while
+   * Ratis holds the state machine paused). The checkpoint is first verified in full, as
+   * {@code careledger verify} would: every block, signature, transaction, log node and state
+   * entry, replayed from this node's genesis. It must extend this node's ledger: the block at
+   * this node's height must be the one this node applied, or this node diverged and stops.
+   * Then the shared families are replaced (the vault and FHIR index stay) and what this
+   * service keeps in memory is read again. Transactions this node had admitted that the
+   * snapshot holds get their private rows written and their submitters answered.
+   */
+  public Installed installSnapshot(java.nio.file.Path checkpoint) throws IOException {
+    long ours = latest.header().height();
+    try (LedgerStore cp = LedgerStore.openReadOnly(checkpoint)) {
+      LedgerVerifier.Report r = LedgerVerifier.verify(cp, genesisTx);
+      if (!r.ok()) {
+        throw new SnapshotRefusedException("the snapshot received from the leader fails"
+            + " verification (" + r.problem() + "); it is not used");
+      }
+      Block theirs = cp.block(ours);
+      if (theirs == null) {
+        throw new SnapshotRefusedException("the snapshot received from the leader ends at"
+            + " height " + cp.height() + ", below this node's " + ours + "; it is not used");
+      }
+      if (!java.util.Arrays.equals(theirs.header().hash(), latest.header().hash())) {
+        String msg = "DIVERGED at height " + ours + ": this node applied block "
+            + org.careledger.core.crypto.Codec.hex(latest.header().hash())
+            + " but the verified snapshot from the leader holds block "
+            + org.careledger.core.crypto.Codec.hex(theirs.header().hash())
+            + "; this node's ledger differs from the network's and it stops applying";
+        LOG.error("{}: {}", nodeName, msg);
+        throw new DivergedException(msg);
+      }
+    }
+    store.replaceShared(checkpoint);
+    appender = MerkleAppender.restore(store.logSize(), store.nodes());
+    recent.clear();
+    latest = store.block(store.height());
+    remember(latest);
+    dissent.clear();
+    refreshNodeKeys();
+    quorumHeight = findQuorumHeight();
+    for (var e : List.copyOf(pending.entrySet())) {
+      byte[] id = e.getKey().array();
+      long leaf = store.leafOf(id);
+      if (leaf < 0) {
+        continue;
+      }
+      PrivateRows rows = privateWrites.remove(e.getKey());
+      if (rows != null) {
+        store.putPrivate(rows.writes());
+      }
+      Pending p = pending.remove(e.getKey());
+      if (p != null) {
+        p.outcome().complete(new Outcome(new TxResult.Committed(id, leaf),
+            store.heightOfLeaf(leaf)));
+      }
+    }
+    return new Installed(latest.header().height(), latest.header().logSize());
   }
 
   /** The applied Raft index recorded in the store. */

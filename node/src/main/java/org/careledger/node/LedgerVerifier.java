@@ -91,8 +91,10 @@ public final class LedgerVerifier {
     } catch (IllegalArgumentException e) {
       throw new Failure("block 0: " + e.getMessage());
     }
-    Ledger ledger = new Ledger(g.ledger().chain(), Ledger.SignatureCheck.DIRECT,
-        Ledger.orgIds(g.command()));
+    // transaction signatures are checked ahead of each block on every core (PreVerified); the
+    // replay still decides, in order, which key each transaction must verify under
+    PreVerified pre = new PreVerified();
+    Ledger ledger = new Ledger(g.ledger().chain(), pre, Ledger.orgIds(g.command()));
     Block prev = checkBlock(store, 0, g.block(), state, null);
     counts[0] = 1;
     counts[1] = 1;
@@ -118,6 +120,7 @@ public final class LedgerVerifier {
         }
         txs.add(tx);
       }
+      pre.prepare(txs, state);
       Ledger.BlockResult r = ledger.executeBlock(state::get,
           new BlockProposal(sh.time(), sh.proposer(), txs), h, prev.header().hash(),
           prev.header().time(), appender);
@@ -154,6 +157,50 @@ public final class LedgerVerifier {
           + " entries that the replay of the log produces");
     }
     rootOut[0] = prev.header().logRoot();
+  }
+
+  /**
+   * Signature checks done ahead, in parallel: before a block is replayed, each of its
+   * transactions whose signer's key the state already holds is verified under that key. The
+   * replay asks for (transaction, public key) in order; a pair verified ahead is answered from
+   * here, anything else (a key registered in the same block, a self-enrollment, a key that
+   * changed) is verified then and there. A pair is only ever answered for the very key it was
+   * verified under, so the order of the replay decides, as without this.
+   */
+  private static final class PreVerified implements Ledger.SignatureCheck {
+    private final java.util.Set<java.nio.ByteBuffer> ok =
+        java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    void prepare(List<byte[]> txs, Map<String, byte[]> state) {
+      ok.clear();
+      if (txs.size() < 16) {
+        return;
+      }
+      // the state is only read here; the replay writes it after this returns
+      txs.parallelStream().forEach(bytes -> {
+        if (!(org.careledger.core.tx.TxCodec.decode(bytes)
+            instanceof org.careledger.core.tx.TxCodec.Decoded.Ok d)) {
+          return;
+        }
+        Membership.KeyRecord key = Membership.key(state::get, d.tx().signer());
+        if (key != null && org.careledger.core.crypto.Ed25519.verify(key.publicKey(),
+            d.tx().signedBytes(), d.tx().signature())) {
+          ok.add(pair(d.tx().id(), key.publicKey()));
+        }
+      });
+    }
+
+    private static java.nio.ByteBuffer pair(byte[] txId, byte[] publicKey) {
+      byte[] b = Arrays.copyOf(txId, txId.length + publicKey.length);
+      System.arraycopy(publicKey, 0, b, txId.length, publicKey.length);
+      return java.nio.ByteBuffer.wrap(b);
+    }
+
+    @Override
+    public boolean verify(org.careledger.core.tx.Transaction tx, byte[] publicKey) {
+      return ok.contains(pair(tx.id(), publicKey))
+          || Ledger.SignatureCheck.DIRECT.verify(tx, publicKey);
+    }
   }
 
   private static Block readBlock(LedgerStore store, long h) throws Failure {

@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.careledger.client.GenesisFile;
 import org.careledger.client.keys.KeyFile;
@@ -123,6 +124,7 @@ public final class Node implements AutoCloseable {
       throw new IOException("the node key does not match the genesis entry of " + name);
     }
     store = LedgerStore.open(config.ledgerDir(), config.ledgerSync());
+    restoreFromSnapshot(name, store, config.raftDir(), genesis.chain());
     LedgerVerifier.Report verified = null;
     long verifyMs = 0;
     long verifiedAt = System.currentTimeMillis();
@@ -143,7 +145,7 @@ public final class Node implements AutoCloseable {
     }
     LedgerService ledger = LedgerService.open(name, store, genesisBytes, nodeKey);
     ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), joinAddress, peers,
-        ledger.chain(), ledger, nodeKey);
+        ledger.chain(), ledger, nodeKey, config.raftLog());
     ordering.start();
     batcher = new Batcher(name, ordering, ledger, config.queueSize(), config.maxBatch(), 3);
     batcher.start();
@@ -198,6 +200,30 @@ public final class Node implements AutoCloseable {
     http.start();
     LOG.info("{}: chain {} at height {}, API on http://{}:{}", name, ledger.chain(),
         ledger.latest().header().height(), config.httpHost(), connector.getLocalPort());
+  }
+
+  /**
+   * A ledger that holds less than this node's latest Raft snapshot (it was lost or removed,
+   * while the Raft log it would replay was purged), or one whose last snapshot install was cut
+   * short, takes its shared families from that snapshot's checkpoint; the vault and FHIR index
+   * stay. Raft then applies its log from the snapshot on, and verify-on-start checks the result.
+   */
+  static void restoreFromSnapshot(String name, LedgerStore store, Path raftDir, String chain)
+      throws IOException {
+    Path cp = RaftOrdering.latestSnapshot(raftDir, chain);
+    if (cp == null) {
+      if (store.installing()) {
+        throw new IOException("the ledger's last snapshot install was cut short and the"
+            + " snapshot is gone; remove ledger/ and raft/ and rejoin (docs/operations.md)");
+      }
+      return;
+    }
+    long snapApplied = LedgerStore.appliedIndexOf(cp);
+    if (store.installing() || store.appliedIndex() < snapApplied) {
+      LOG.warn("{}: the ledger holds Raft entries up to {}; restoring it from the snapshot at {}"
+          + " ({})", name, store.appliedIndex(), snapApplied, cp.getFileName());
+      store.replaceShared(cp);
+    }
   }
 
   /** The port the API listens on (useful with port 0). */

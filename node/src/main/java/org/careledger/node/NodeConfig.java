@@ -32,13 +32,18 @@ import org.careledger.core.json.CanonicalJson;
  * {@code network-urls} (an object of organization id to the base URL, {@code http(s)://host:port},
  * of that organization's node as a browser reaches it: the portal gathers a patient's records
  * from those nodes, and this node's API answers pages served by them; {@code careledger init
- * --network} fills it in).
+ * --network} fills it in), {@code snapshot-every} (Raft entries between snapshots, default
+ * 10000: each is a checkpoint of the ledger's shared families), {@code raft-log-keep} (Raft
+ * entries kept before the latest snapshot when the log is purged, default 10000; "all" keeps
+ * the whole log), {@code raft-segment-size} (Raft log segment size, default "64MB"; the log is
+ * purged by whole segments).
  */
 public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
     int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite,
     String publicUrlOrNull, java.util.Set<org.careledger.core.contract.Role> treatingRoles,
     boolean auditReads, boolean verifyOnStart, java.util.Map<String, String> raftPeers,
-    java.util.Map<String, String> networkUrls, String raftAddressOrNull) {
+    java.util.Map<String, String> networkUrls, String raftAddressOrNull,
+    org.careledger.node.ordering.RaftOrdering.LogSettings raftLog) {
 
   /** The roles the treating-relationship rule covers unless node.json says otherwise. */
   public static final java.util.Set<org.careledger.core.contract.Role> DEFAULT_TREATING_ROLES =
@@ -100,7 +105,8 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         treatingRoles(n.get("treating-roles")), n.path("audit-reads").asBoolean(true),
         n.path("verify-on-start").asBoolean(true), raftPeers(n.get("raft-peers")),
         networkUrls(n.get("network-urls")),
-        n.hasNonNull("raft-address") ? n.get("raft-address").asText() : null);
+        n.hasNonNull("raft-address") ? n.get("raft-address").asText() : null,
+        raftLog(n));
   }
 
   private static final java.util.regex.Pattern ORIGIN =
@@ -193,6 +199,37 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
     Files.writeString(dataDir.resolve(FILE), o.toPrettyString() + "\n");
   }
 
+  private static org.careledger.node.ordering.RaftOrdering.LogSettings raftLog(JsonNode n) {
+    var d = org.careledger.node.ordering.RaftOrdering.LogSettings.DEFAULT;
+    long every = d.snapshotEvery();
+    if (n.has("snapshot-every")) {
+      if (!n.get("snapshot-every").canConvertToLong() || n.get("snapshot-every").asLong() < 1) {
+        throw new IllegalArgumentException("snapshot-every in node.json must be a number of"
+            + " Raft entries, at least 1");
+      }
+      every = n.get("snapshot-every").asLong();
+    }
+    long keep = d.keep();
+    JsonNode k = n.get("raft-log-keep");
+    if (k != null) {
+      if (k.isTextual() && k.asText().equals("all")) {
+        keep = -1;
+      } else if (k.canConvertToLong() && k.asLong() >= 0) {
+        keep = k.asLong();
+      } else {
+        throw new IllegalArgumentException("raft-log-keep in node.json must be a number of"
+            + " Raft entries (0 or more) or \"all\"");
+      }
+    }
+    String segment = n.path("raft-segment-size").asText(d.segmentSize());
+    try {
+      return new org.careledger.node.ordering.RaftOrdering.LogSettings(every, keep, segment);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("raft-segment-size in node.json must be a size such as"
+          + " \"64MB\", not '" + segment + "'");
+    }
+  }
+
   /** A host and port, parsed from "host:port". */
   public record HostPort(String host, int port) {
     public static HostPort parse(String s) {
@@ -217,6 +254,9 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         + (raftPeers.isEmpty() ? "" : " raft-peers=" + raftPeers)
         + (networkUrls.isEmpty() ? "" : " network-urls=" + networkUrls)
         + (raftAddressOrNull == null ? "" : " raft-address=" + raftAddressOrNull)
+        + " snapshot-every=" + raftLog.snapshotEvery() + " raft-log-keep="
+        + (raftLog.keep() < 0 ? "all" : Long.toString(raftLog.keep()))
+        + " raft-segment-size=" + raftLog.segmentSize()
         + (publicUrlOrNull == null ? "" : " public-url=" + publicUrlOrNull);
   }
 }

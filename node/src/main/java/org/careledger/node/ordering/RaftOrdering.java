@@ -1,6 +1,5 @@
 package org.careledger.node.ordering;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,9 +31,6 @@ import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
-import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
-import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
-import org.apache.ratis.util.MD5FileUtil;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 import org.careledger.core.ledger.BlockProposal;
@@ -49,8 +45,10 @@ import org.slf4j.LoggerFactory;
  * <p>Durability: Ratis syncs its log before an entry counts as committed (unsafe flush stays
  * off), and a submitter is answered only after the entry is committed and applied. The RocksDB
  * ledger is written without sync; after a crash, Raft replays every entry above the applied index
- * stored in the ledger. A Ratis snapshot is taken only after the ledger is synced to disk, so the
- * Raft log is never purged past what the ledger holds durably.
+ * stored in the ledger. A Ratis snapshot is a checkpoint of the ledger's shared column families,
+ * taken after the ledger is synced to disk, so the Raft log is never purged past what the ledger
+ * holds durably; a follower the purged log cannot catch up receives the leader's snapshot and
+ * verifies it before using it (docs/architecture.md, "Snapshots and catch-up").
  */
 public final class RaftOrdering implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftOrdering.class);
@@ -89,7 +87,43 @@ public final class RaftOrdering implements AutoCloseable {
   public RaftOrdering(String nodeName, Path raftDir, String selfId, List<Peer> peers,
       String chain, LedgerService ledger,
       org.careledger.core.crypto.Ed25519.KeyPair nodeKey) throws IOException {
-    this(nodeName, raftDir, selfId, null, peers, chain, ledger, nodeKey);
+    this(nodeName, raftDir, selfId, null, peers, chain, ledger, nodeKey, LogSettings.DEFAULT);
+  }
+
+  /**
+   * How the Raft log is kept: a snapshot (a checkpoint of the ledger's shared families) every
+   * {@code snapshotEvery} entries; then the log is purged up to {@code keep} entries before the
+   * latest snapshot ({@code keep} negative: never purged); segments of {@code segmentSize}
+   * ("64MB"), the unit in which a log is purged.
+   */
+  public record LogSettings(long snapshotEvery, long keep, String segmentSize) {
+    public static final LogSettings DEFAULT = new LogSettings(10_000, 10_000, "64MB");
+
+    public LogSettings {
+      if (snapshotEvery < 1) {
+        throw new IllegalArgumentException("snapshot-every must be at least 1");
+      }
+      SizeInBytes.valueOf(segmentSize);
+    }
+  }
+
+  /** Where the Raft snapshots of the group of {@code chain} are kept under {@code raftDir}. */
+  public static Path snapshotDir(Path raftDir, String chain) {
+    return raftDir.resolve(groupId(chain).getUuid().toString()).resolve("sm");
+  }
+
+  private static RaftGroupId groupId(String chain) {
+    return RaftGroupId.valueOf(
+        UUID.nameUUIDFromBytes(("careledger:" + chain).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /**
+   * The newest complete snapshot in {@link #snapshotDir}: its directory is a checkpoint that
+   * {@code LedgerStore} opens; null if there is none.
+   */
+  public static Path latestSnapshot(Path raftDir, String chain) throws IOException {
+    CheckpointStorage.Snapshot s = CheckpointStorage.latest(snapshotDir(raftDir, chain));
+    return s == null ? null : s.dir();
   }
 
   /**
@@ -99,12 +133,12 @@ public final class RaftOrdering implements AutoCloseable {
    */
   public RaftOrdering(String nodeName, Path raftDir, String selfId, String joinAddressOrNull,
       List<Peer> peers, String chain, LedgerService ledger,
-      org.careledger.core.crypto.Ed25519.KeyPair nodeKey) throws IOException {
+      org.careledger.core.crypto.Ed25519.KeyPair nodeKey, LogSettings logSettings)
+      throws IOException {
     this.nodeName = nodeName;
     this.self = RaftPeerId.valueOf(selfId);
     this.ledger = ledger;
-    RaftGroupId groupId = RaftGroupId.valueOf(
-        UUID.nameUUIDFromBytes(("careledger:" + chain).getBytes(StandardCharsets.UTF_8)));
+    RaftGroupId groupId = groupId(chain);
     List<RaftPeer> raftPeers = peers.stream()
         .map(p -> RaftPeer.newBuilder().setId(p.id()).setAddress(p.address()).build()).toList();
     this.knownPeers = raftPeers;
@@ -118,10 +152,8 @@ public final class RaftOrdering implements AutoCloseable {
           .orElseThrow(() -> new IOException("node " + selfId + " is not a member of the group"))
           .getAddress();
     }
-    RaftProperties props = properties(raftDir, myAddress);
+    RaftProperties props = properties(raftDir, myAddress, logSettings);
     Files.createDirectories(raftDir);
-    dropSnapshotMarkersAhead(raftDir.resolve(groupId.getUuid().toString()).resolve("sm"),
-        ledger.appliedIndex());
     this.stateMachine = new LedgerStateMachine(nodeName, selfId, ledger, this::leaderChanged);
     this.parameters = tls(selfId, nodeKey, () -> ledger.nodeKeys().keySet());
     RaftServer.Builder builder = RaftServer.newBuilder().setServerId(self)
@@ -137,39 +169,7 @@ public final class RaftOrdering implements AutoCloseable {
     this.client = newClient();
   }
 
-  /**
-   * A snapshot marker says the ledger was durable up to its index. If the ledger holds less
-   * (it was lost or removed and is being rebuilt), the markers are removed so that Raft applies
-   * its whole log again; entries the ledger already holds are skipped by their index. Sound
-   * because every node keeps its whole log.
-   */
-  static void dropSnapshotMarkersAhead(Path smDir, long ledgerApplied) throws IOException {
-    if (!Files.isDirectory(smDir)) {
-      return;
-    }
-    List<Path> markers;
-    try (var files = Files.list(smDir)) {
-      markers = files.filter(f -> f.getFileName().toString().startsWith("snapshot.")).toList();
-    }
-    long newest = -1;
-    for (Path f : markers) {
-      String n = f.getFileName().toString();
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("snapshot\\.\\d+_(\\d+)")
-          .matcher(n);
-      if (m.lookingAt()) {
-        newest = Math.max(newest, Long.parseLong(m.group(1)));
-      }
-    }
-    if (newest > ledgerApplied) {
-      LOG.warn("the ledger holds Raft entries up to {} but a snapshot marker says {}: the"
-          + " ledger is rebuilt by applying the Raft log from its start", ledgerApplied, newest);
-      for (Path f : markers) {
-        Files.delete(f);
-      }
-    }
-  }
-
-  private static RaftProperties properties(Path raftDir, String address) {
+  private static RaftProperties properties(Path raftDir, String address, LogSettings log) {
     RaftProperties p = new RaftProperties();
     RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
     int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
@@ -177,18 +177,33 @@ public final class RaftOrdering implements AutoCloseable {
     GrpcConfigKeys.Server.setHost(p, address.substring(0, address.lastIndexOf(':')));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("64MB"));
     RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
-    RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("64MB"));
-    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("48MB"));
-    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("40MB"));
+    SizeInBytes segment = SizeInBytes.valueOf(log.segmentSize());
+    RaftServerConfigKeys.Log.setSegmentSizeMax(p, segment);
+    // 48 MB and 40 MB with the default segments; Ratis needs the write buffer to hold more
+    // than what the appender batches
+    long writeBuffer = Math.min(48L << 20, Math.max(segment.getSize(), 8L << 20));
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(writeBuffer));
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p,
+        SizeInBytes.valueOf(writeBuffer / 6 * 5));
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
-    // Keep the whole Raft log: a node that was down, or wiped, catches up by replaying it.
-    // Snapshots only mark how far the ledger is durable; they are never shipped to another node
-    // (a snapshot file holds no state), so installing one is switched off.
-    RaftServerConfigKeys.Log.setPurgeGap(p, Integer.MAX_VALUE);
-    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, false);
-    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
+    // A snapshot is a checkpoint of the ledger's shared families. The log is purged up to
+    // `keep` entries before the latest snapshot, so a node that was down for a while catches up
+    // from the log, and one that was down longer (or is new) receives the leader's snapshot,
+    // verifies it, and applies the log from there.
+    if (log.keep() < 0) {
+      RaftServerConfigKeys.Log.setPurgeGap(p, Integer.MAX_VALUE);
+      RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, false);
+    } else {
+      RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(Integer.MAX_VALUE,
+          log.snapshotEvery()));
+      RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+      RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, log.keep());
+    }
+    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
-    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 2000);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, log.snapshotEvery());
+    // the newest two, so that one being sent to a follower is not removed under it at once
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
     RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(1000, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2000, TimeUnit.MILLISECONDS));
     return p;
@@ -422,6 +437,10 @@ public final class RaftOrdering implements AutoCloseable {
       }
       long now = System.currentTimeMillis();
       long applied = info.getLastAppliedIndex();
+      // a follower whose next entry the log no longer holds (or that is new) is being sent a
+      // snapshot: its next index moves only once that is installed, and another leader would
+      // have to start it again
+      long logStart = server.getDivision(group.getGroupId()).getRaftLog().getStartIndex();
       String stuck = null;
       String best = null;
       long bestNext = -1;
@@ -434,7 +453,9 @@ public final class RaftOrdering implements AutoCloseable {
           seen = followerSeen.get(id);
         }
         boolean answers = f.getLastRpcElapsedTimeMs() < 3_000;
-        if (answers && next[i] <= applied && now - seen[1] >= STUCK_FOLLOWER_MS) {
+        boolean gettingSnapshot = next[i] < logStart || next[i] == 0;
+        if (answers && !gettingSnapshot && next[i] <= applied
+            && now - seen[1] >= STUCK_FOLLOWER_MS) {
           stuck = id;
         } else if (answers && next[i] > bestNext) {
           best = id;
@@ -614,6 +635,11 @@ public final class RaftOrdering implements AutoCloseable {
       out.put("term", info.getCurrentTerm());
       out.put("leader", info.getLeaderId() == null ? null : info.getLeaderId().toString());
       out.put("appliedIndex", info.getLastAppliedIndex());
+      var division = server.getDivision(group.getGroupId());
+      // the first entry this node's Raft log still holds, and its newest snapshot
+      out.put("logStartIndex", division.getRaftLog().getStartIndex());
+      var snap = stateMachine.getLatestSnapshot();
+      out.put("snapshotIndex", snap == null ? -1 : snap.getIndex());
       java.util.Map<String, long[]> followers = new java.util.HashMap<>();
       if (info.isLeader()) {
         var list = info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList();
@@ -665,7 +691,7 @@ public final class RaftOrdering implements AutoCloseable {
     private final String selfId;
     private final LedgerService ledger;
     private final java.util.function.Consumer<RaftPeerId> onLeaderChange;
-    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    private final CheckpointStorage storage = new CheckpointStorage();
     /** Set when this node shuts its Raft server down itself. */
     volatile boolean closing;
 
@@ -675,28 +701,6 @@ public final class RaftOrdering implements AutoCloseable {
       this.nodeName = nodeName;
       this.ledger = ledger;
       this.onLeaderChange = onLeaderChange;
-    }
-
-    @Override
-    public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(
-        org.apache.ratis.proto.RaftProtos.RoleInfoProto role, TermIndex firstInLeaderLog) {
-      // Ratis 3.3 sends this notification whenever a leader restarts its log appender for a
-      // follower (the appender then treats the follower as bootstrapping), even though no node
-      // ever purges its log. If the leader's log starts at or before this node's next entry, the
-      // log alone catches this node up: answering "no snapshot" (null) makes the leader go on
-      // appending entries from where this node's log ends.
-      TermIndex applied = getLastAppliedTermIndex();
-      long next = applied == null ? 0 : applied.getIndex() + 1;
-      if (firstInLeaderLog.getIndex() <= next) {
-        RaftOrdering.LOG.info("{}: the leader offered a snapshot from {}; this node catches up"
-            + " from the log (its next entry is {})", nodeName, firstInLeaderLog, next);
-        return CompletableFuture.completedFuture(null);
-      }
-      // the leader's log starts after this node's last entry: replaying is impossible, and
-      // carrying on would serve a ledger with a gap
-      stop(72, "the leader's log starts at " + firstInLeaderLog + ", after this node's last"
-          + " entry; this node cannot catch up from the log");
-      return new CompletableFuture<>();
     }
 
     @Override
@@ -727,20 +731,72 @@ public final class RaftOrdering implements AutoCloseable {
         throws IOException {
       super.initialize(raftServer, groupId, raftStorage);
       storage.init(raftStorage);
-      SingleFileSnapshotInfo snap = storage.getLatestSnapshot();
+      var snap = storage.getLatestSnapshot();
       if (snap != null) {
+        // the node restored its ledger from this checkpoint at start if it held less
         updateLastAppliedTermIndex(snap.getTermIndex());
       }
+      getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.STARTING);
+      getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.RUNNING);
     }
 
     @Override
-    public SimpleStateMachineStorage getStateMachineStorage() {
+    public CheckpointStorage getStateMachineStorage() {
       return storage;
+    }
+
+    /** Ratis pauses the state machine while it receives a snapshot (once per chunk). */
+    @Override
+    public void pause() {
+      if (getLifeCycle().getCurrentState() == org.apache.ratis.util.LifeCycle.State.RUNNING) {
+        getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSING);
+        getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSED);
+      }
+    }
+
+    /**
+     * Ratis has received the leader's snapshot and put it in place: the ledger checks it in
+     * full (every block, signature, log node and state entry, from the genesis) and then takes
+     * its shared families from it, keeping this node's vault and FHIR index. A snapshot that
+     * fails the check is never used: the node stops.
+     */
+    @Override
+    public void reinitialize() throws IOException {
+      storage.refresh();
+      CheckpointStorage.Snapshot s = CheckpointStorage.latest(storage.dir());
+      if (s == null) {
+        stop(75, "Raft reported a snapshot installed, but none is in " + storage.dir());
+        return;
+      }
+      try {
+        long t0 = System.nanoTime();
+        LedgerService.Installed done = ledger.installSnapshot(s.dir());
+        RaftOrdering.LOG.info("{}: installed the leader's snapshot at Raft index {}: height {},"
+            + " {} transactions, verified and applied in {} ms", nodeName,
+            s.termIndex().getIndex(), done.height(), done.logSize(),
+            (System.nanoTime() - t0) / 1_000_000);
+      } catch (LedgerService.DivergedException e) {
+        stop(71, e.getMessage());
+      } catch (LedgerService.SnapshotRefusedException e) {
+        stop(75, e.getMessage());
+      } catch (IOException | RuntimeException e) {
+        RaftOrdering.LOG.error("{}: cannot install the snapshot at {}; stopping", nodeName,
+            s.termIndex(), e);
+        Runtime.getRuntime().halt(70);
+      }
+      updateLastAppliedTermIndex(s.termIndex());
+      getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.STARTING);
+      getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.RUNNING);
     }
 
     @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
       LogEntryProto entry = trx.getLogEntry();
+      if (entry.getIndex() <= ledger.appliedIndex()) {
+        // applied before a restart (or part of a snapshot): not decoded again
+        updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+        return CompletableFuture.completedFuture(Message.EMPTY);
+      }
       try {
         BlockProposal proposal = BlockProposal.decode(
             entry.getStateMachineLogEntry().getLogData().toByteArray());
@@ -757,20 +813,30 @@ public final class RaftOrdering implements AutoCloseable {
       return CompletableFuture.completedFuture(Message.EMPTY);
     }
 
+    /**
+     * A checkpoint of the ledger's shared families at the last applied entry (this runs on the
+     * thread that applies entries, so the ledger is exactly there). RocksDB flushes its
+     * memtables for it, so the ledger is durable up to this index before Raft may purge its log.
+     */
     @Override
     public long takeSnapshot() throws IOException {
       TermIndex last = getLastAppliedTermIndex();
       if (last == null || last.getIndex() < 0) {
         return -1;
       }
-      // the ledger must be durable up to this index before Raft may purge its log there
+      var latest = storage.getLatestSnapshot();
+      if (latest != null && latest.getIndex() >= last.getIndex()) {
+        return latest.getIndex();
+      }
+      long t0 = System.nanoTime();
+      Path tmp = storage.tmpDirFor(last);
+      CheckpointStorage.deleteTree(tmp);
       ledger.store().syncToDisk();
-      File f = storage.getSnapshotFile(last.getTerm(), last.getIndex());
-      Files.writeString(f.toPath(), "applied " + last.getIndex() + "\n");
-      MD5FileUtil.computeAndSaveMd5ForFile(f);
-      storage.updateLatestSnapshot(new SingleFileSnapshotInfo(
-          new org.apache.ratis.server.storage.FileInfo(f.toPath(),
-              MD5FileUtil.readStoredMd5ForFile(f)), last));
+      ledger.store().checkpointShared(tmp);
+      storage.publish(tmp, last);
+      RaftOrdering.LOG.info("{}: snapshot at Raft index {} (height {}) in {} ms", nodeName,
+          last.getIndex(), ledger.latest().header().height(),
+          (System.nanoTime() - t0) / 1_000_000);
       return last.getIndex();
     }
   }

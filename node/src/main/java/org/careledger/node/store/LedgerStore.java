@@ -90,6 +90,11 @@ public final class LedgerStore implements AutoCloseable {
       return v != null ? v : old.get(k);
     }
 
+    synchronized void clear() {
+      young = new java.util.concurrent.ConcurrentHashMap<>();
+      old = new java.util.concurrent.ConcurrentHashMap<>();
+    }
+
     void put(long k, byte[] v) {
       if (young.size() >= limit) {
         synchronized (this) {
@@ -122,7 +127,18 @@ public final class LedgerStore implements AutoCloseable {
               : org.rocksdb.WALRecoveryMode.PointInTimeRecovery);
       cfOptions = new ColumnFamilyOptions().optimizeLevelStyleCompaction();
       List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
-      for (String name : FAMILIES) {
+      // a snapshot's checkpoint holds only the shared families; it is only ever read
+      List<String> present = FAMILIES;
+      if (readOnly) {
+        try (org.rocksdb.Options o = new org.rocksdb.Options()) {
+          List<String> names = RocksDB.listColumnFamilies(o, dir.toString()).stream()
+              .map(b -> new String(b, StandardCharsets.UTF_8)).toList();
+          if (names.containsAll(SHARED_FAMILIES) && !names.containsAll(FAMILIES)) {
+            present = SHARED_FAMILIES;
+          }
+        }
+      }
+      for (String name : present) {
         cfs.add(new ColumnFamilyDescriptor(bytes(name), cfOptions));
       }
       db = readOnly
@@ -142,13 +158,18 @@ public final class LedgerStore implements AutoCloseable {
     blocks = handles.get(3);
     state = handles.get(4);
     index = handles.get(5);
-    vault = handles.get(6);
-    fhir = handles.get(7);
+    vault = handles.size() > 6 ? handles.get(6) : null;
+    fhir = handles.size() > 7 ? handles.get(7) : null;
   }
 
   /** Every column family, in the order they are opened. */
   public static final List<String> FAMILIES =
       List.of("default", "log", "txs", "blocks", "state", "index", "vault", "fhir");
+
+  /** The families every node holds alike: all but the node-private vault and fhir. */
+  public static final List<String> SHARED_FAMILIES = FAMILIES.subList(0, 6);
+
+  private static final byte[] META_INSTALLING = bytes("installing");
 
   /** The store's files fail their checksums. */
   public static final class CorruptLedgerException extends IOException {
@@ -267,14 +288,7 @@ public final class LedgerStore implements AutoCloseable {
       Map<String, byte[]> stateWrites, List<MerkleAppender.Node> nodes, long raftIndex,
       List<Write> privateWrites) throws IOException {
     try (WriteBatch batch = new WriteBatch()) {
-      for (Write w : privateWrites) {
-        ColumnFamilyHandle cf = w.family() == PrivateFamily.VAULT ? vault : fhir;
-        if (w.valueOrNull() == null) {
-          batch.delete(cf, w.key());
-        } else {
-          batch.put(cf, w.key(), w.valueOrNull());
-        }
-      }
+      addPrivate(batch, privateWrites);
       for (Map.Entry<String, byte[]> e : stateWrites.entrySet()) {
         batch.put(state, bytes(e.getKey()), e.getValue());
       }
@@ -471,6 +485,163 @@ public final class LedgerStore implements AutoCloseable {
     try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(state, ro)) {
       for (it.seekToFirst(); it.isValid(); it.next()) {
         action.accept(new String(it.key(), StandardCharsets.UTF_8), it.value());
+      }
+    }
+  }
+
+  /**
+   * Writes a RocksDB checkpoint of the shared families to {@code target} (which must not exist):
+   * the memtables are flushed, the table files hard-linked, then the copy is opened on its own
+   * and its vault and fhir families dropped and their table files deleted, so the checkpoint
+   * holds nothing that is private to this node. Runs on the thread that applies blocks, so the
+   * checkpoint is exactly the ledger at its applied index.
+   */
+  public void checkpointShared(Path target) throws IOException {
+    if (readOnly || vault == null) {
+      throw new IllegalStateException("a checkpoint is taken of the node's own ledger");
+    }
+    try (org.rocksdb.Checkpoint cp = org.rocksdb.Checkpoint.create(db)) {
+      cp.createCheckpoint(target.toString());
+    } catch (RocksDBException e) {
+      throw new IOException("cannot write a checkpoint: " + e.getMessage(), e);
+    }
+    List<String> privateFiles = new ArrayList<>();
+    List<ColumnFamilyHandle> copyHandles = new ArrayList<>();
+    List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
+    // the copy is opened only to drop two families: no compaction may start (closing would
+    // wait for it)
+    ColumnFamilyOptions copyCf = new ColumnFamilyOptions().setDisableAutoCompactions(true);
+    for (String name : FAMILIES) {
+      cfs.add(new ColumnFamilyDescriptor(bytes(name), copyCf));
+    }
+    try (copyCf; DBOptions o = new DBOptions().setCreateIfMissing(false)
+            .setMaxBackgroundJobs(1).setKeepLogFileNum(1);
+        RocksDB copy = RocksDB.open(o, target.toString(), cfs, copyHandles)) {
+      try {
+        for (org.rocksdb.LiveFileMetaData f : copy.getLiveFilesMetaData()) {
+          String cf = new String(f.columnFamilyName(), StandardCharsets.UTF_8);
+          if (!SHARED_FAMILIES.contains(cf)) {
+            privateFiles.add(f.fileName().replaceFirst("^/", ""));
+          }
+        }
+        copy.dropColumnFamilies(copyHandles.subList(6, 8));
+        try (FlushOptions fo = new FlushOptions().setWaitForFlush(true)) {
+          copy.flush(fo, copyHandles.subList(0, 6));
+        }
+      } finally {
+        for (ColumnFamilyHandle h : copyHandles) {
+          h.close();
+        }
+      }
+    } catch (RocksDBException e) {
+      throw new IOException("cannot prepare the checkpoint: " + e.getMessage(), e);
+    }
+    for (String f : privateFiles) {
+      Files.deleteIfExists(target.resolve(f));
+    }
+    // RocksDB's own logs and lock file are not part of the data
+    try (var files = Files.list(target)) {
+      for (Path f : files.toList()) {
+        String n = f.getFileName().toString();
+        // the write-ahead log is shared by all families and everything in it is flushed
+        if (n.equals("LOCK") || n.equals("LOG") || n.startsWith("LOG.old")
+            || n.endsWith(".log")) {
+          Files.delete(f);
+        }
+      }
+    }
+  }
+
+  /** The applied Raft index recorded in a checkpoint, read without changing it. */
+  public static long appliedIndexOf(Path checkpoint) throws IOException {
+    try (LedgerStore s = openReadOnly(checkpoint)) {
+      return s.appliedIndex();
+    }
+  }
+
+  /** True while (or if a crash interrupted) {@link #replaceShared}. */
+  public boolean installing() {
+    return get(meta, META_INSTALLING) != null;
+  }
+
+  /**
+   * Replaces every shared family with the one in {@code checkpoint}, keeping this node's vault
+   * and fhir rows. A marker written (and synced) first and removed (synced) last says that a
+   * replacement is under way: if the node stops in between, it does it again at its next start
+   * ({@link #installing()}).
+   */
+  public void replaceShared(Path checkpoint) throws IOException {
+    try (LedgerStore from = openReadOnly(checkpoint);
+        WriteOptions synced = new WriteOptions().setSync(true)) {
+      long applied = from.appliedIndex();
+      db.put(meta, synced, META_INSTALLING, u64(applied));
+      List<ColumnFamilyHandle> mine = List.of(log, txs, blocks, state, index, meta);
+      List<ColumnFamilyHandle> theirs = List.of(from.log, from.txs, from.blocks, from.state,
+          from.index, from.meta);
+      for (int i = 0; i < mine.size(); i++) {
+        clear(mine.get(i), mine.get(i) == meta ? META_INSTALLING : null);
+        copy(from.db, theirs.get(i), mine.get(i));
+      }
+      nodeCache.clear();
+      db.flushWal(true);
+      db.delete(meta, synced, META_INSTALLING);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot install the checkpoint: " + e.getMessage(), e);
+    }
+  }
+
+  private void clear(ColumnFamilyHandle cf, byte[] keepOrNull) throws RocksDBException {
+    try (WriteBatch batch = new WriteBatch(); ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(cf, ro)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (keepOrNull == null || !java.util.Arrays.equals(k, keepOrNull)) {
+          batch.delete(cf, k);
+        }
+        if (batch.getDataSize() > (8 << 20)) {
+          db.write(writeOptions, batch);
+          batch.clear();
+        }
+      }
+      db.write(writeOptions, batch);
+    }
+  }
+
+  private void copy(RocksDB src, ColumnFamilyHandle from, ColumnFamilyHandle to)
+      throws RocksDBException {
+    try (WriteBatch batch = new WriteBatch(); ReadOptions ro = new ReadOptions();
+        RocksIterator it = src.newIterator(from, ro)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        if (to == meta && java.util.Arrays.equals(it.key(), META_INSTALLING)) {
+          continue;
+        }
+        batch.put(to, it.key(), it.value());
+        if (batch.getDataSize() > (8 << 20)) {
+          db.write(writeOptions, batch);
+          batch.clear();
+        }
+      }
+      db.write(writeOptions, batch);
+    }
+  }
+
+  /** Writes node-private rows on their own (rows of a transaction committed in a snapshot). */
+  public void putPrivate(List<Write> writes) throws IOException {
+    try (WriteBatch batch = new WriteBatch()) {
+      addPrivate(batch, writes);
+      db.write(writeOptions, batch);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot write private rows: " + e.getMessage(), e);
+    }
+  }
+
+  private void addPrivate(WriteBatch batch, List<Write> writes) throws RocksDBException {
+    for (Write w : writes) {
+      ColumnFamilyHandle cf = w.family() == PrivateFamily.VAULT ? vault : fhir;
+      if (w.valueOrNull() == null) {
+        batch.delete(cf, w.key());
+      } else {
+        batch.put(cf, w.key(), w.valueOrNull());
       }
     }
   }
