@@ -167,6 +167,23 @@ class LedgerCheckpointTest {
     b.store().close();
   }
 
+  @Test
+  void aTableFileThatStaysMissingIsStillReportedAsDamage() throws Exception {
+    // a reader retries an open that raced with a flush or compaction of a running node, but a
+    // file that is really gone is damage
+    Opened a = ledger("a");
+    a.store().flushToTables();
+    a.store().close();
+    Path sst;
+    try (var files = Files.list(tmp.resolve("a/ledger"))) {
+      sst = files.filter(f -> f.toString().endsWith(".sst")).findFirst().orElseThrow();
+    }
+    Files.delete(sst);
+    assertThatThrownBy(() -> LedgerStore.openReadOnly(tmp.resolve("a/ledger")))
+        .isInstanceOf(LedgerStore.CorruptLedgerException.class)
+        .hasMessageContaining("No such file");
+  }
+
   private static byte[] stateDigestOf(Path cp) throws Exception {
     try (LedgerStore c = LedgerStore.openReadOnly(cp)) {
       return c.stateDigest().digest();

@@ -27,13 +27,13 @@ class SnapshotCatchUpTest {
   // kept when a test fails, for the nodes' logs
   @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) Path tmp;
 
-  /** Snapshots every 20 Raft entries, 2 MB log segments, nothing kept behind a snapshot. */
+  /** Snapshots every 20 Raft entries, 1 MB log segments, nothing kept behind a snapshot. */
   private static void purgeEagerly(NodeProcess n) throws Exception {
     Path f = n.dir.resolve("node.json");
     ObjectNode o = (ObjectNode) CanonicalJson.parse(Files.readAllBytes(f));
     o.put("snapshot-every", 20);
     o.put("raft-log-keep", 0);
-    o.put("raft-segment-size", "2MB");
+    o.put("raft-segment-size", "1MB");
     o.put("max-batch", 500);
     Files.writeString(f, o.toPrettyString());
   }

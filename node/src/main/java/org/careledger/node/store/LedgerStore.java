@@ -141,8 +141,7 @@ public final class LedgerStore implements AutoCloseable {
       for (String name : present) {
         cfs.add(new ColumnFamilyDescriptor(bytes(name), cfOptions));
       }
-      db = readOnly
-          ? RocksDB.openReadOnly(dbOptions, dir.toString(), cfs, handles)
+      db = readOnly ? openReadOnly(dir, cfs)
           : RocksDB.open(dbOptions, dir.toString(), cfs, handles);
     } catch (RocksDBException e) {
       if (e.getStatus() != null
@@ -160,6 +159,33 @@ public final class LedgerStore implements AutoCloseable {
     index = handles.get(5);
     vault = handles.size() > 6 ? handles.get(6) : null;
     fhir = handles.size() > 7 ? handles.get(7) : null;
+  }
+
+  /**
+   * A reader may open the ledger of a running node. If RocksDB deletes a table file that a
+   * flush or compaction replaced between the reader's reading the MANIFEST and opening that
+   * file, the open fails with "No such file or directory"; it is then tried again, with the
+   * newer MANIFEST. A file that stays missing is reported as damage after about 2.5 s.
+   */
+  private RocksDB openReadOnly(Path dir, List<ColumnFamilyDescriptor> cfs)
+      throws RocksDBException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return RocksDB.openReadOnly(dbOptions, dir.toString(), cfs, handles);
+      } catch (RocksDBException e) {
+        if (attempt >= 10 || e.getMessage() == null
+            || !e.getMessage().contains("No such file or directory")) {
+          throw e;
+        }
+        handles.clear();
+        try {
+          Thread.sleep(50L * attempt);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
   }
 
   /** Every column family, in the order they are opened. */
