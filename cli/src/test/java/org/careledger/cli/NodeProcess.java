@@ -128,6 +128,16 @@ final class NodeProcess implements AutoCloseable {
     return new NodeProcess(dir, c.httpHost(), c.httpPort(), false);
   }
 
+  /** Changes this node's node.json before it starts. */
+  void configure(java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> edit)
+      throws Exception {
+    Path f = dir.resolve("node.json");
+    var o = (com.fasterxml.jackson.databind.node.ObjectNode)
+        org.careledger.core.json.CanonicalJson.parse(Files.readAllBytes(f));
+    edit.accept(o);
+    Files.writeString(f, o.toPrettyString());
+  }
+
   String url() {
     return "http://" + host + ":" + httpPort;
   }

@@ -3,7 +3,6 @@ package org.careledger.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,13 +28,8 @@ class SnapshotCatchUpTest {
 
   /** Snapshots every 20 Raft entries, 1 MB log segments, nothing kept behind a snapshot. */
   private static void purgeEagerly(NodeProcess n) throws Exception {
-    Path f = n.dir.resolve("node.json");
-    ObjectNode o = (ObjectNode) CanonicalJson.parse(Files.readAllBytes(f));
-    o.put("snapshot-every", 20);
-    o.put("raft-log-keep", 0);
-    o.put("raft-segment-size", "1MB");
-    o.put("max-batch", 500);
-    Files.writeString(f, o.toPrettyString());
+    n.configure(o -> o.put("snapshot-every", 20).put("raft-log-keep", 0)
+        .put("raft-segment-size", "1MB").put("max-batch", 500));
   }
 
   private static JsonNode raft(NodeProcess n) throws Exception {

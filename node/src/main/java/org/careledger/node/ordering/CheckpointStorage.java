@@ -131,12 +131,26 @@ final class CheckpointStorage implements StateMachineStorage {
     // nothing to prepare: snapshot directories are created as they are taken
   }
 
+  /**
+   * How long a snapshot stays after a newer one replaced it: a leader may have begun sending it
+   * to a follower just before, and Ratis opens its files one after another as it sends them.
+   */
+  static final long SUPERSEDED_GRACE_MS = 120_000;
+
+  /**
+   * Keeps the newest snapshots the policy asks for, and any older one whose successor is less
+   * than {@link #SUPERSEDED_GRACE_MS} old.
+   */
   @Override
   public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
     int keep = Math.max(1, policy.getNumSnapshotsRetained());
     List<Snapshot> all = all(dir());
+    long now = System.currentTimeMillis();
     for (int i = 0; i < all.size() - keep; i++) {
-      deleteTree(all.get(i).dir());
+      long supersededAt = Files.getLastModifiedTime(all.get(i + 1).dir()).toMillis();
+      if (now - supersededAt >= SUPERSEDED_GRACE_MS) {
+        deleteTree(all.get(i).dir());
+      }
     }
     refresh();
   }
