@@ -466,8 +466,8 @@ public final class LedgerService {
         LOG.error("{}: {}", nodeName, msg);
         throw new DivergedException(msg);
       }
+      store.replaceShared(cp);
     }
-    store.replaceShared(checkpoint);
     appender = MerkleAppender.restore(store.logSize(), store.nodes());
     recent.clear();
     latest = store.block(store.height());

@@ -214,7 +214,8 @@ public final class Node implements AutoCloseable {
     if (cp == null) {
       if (store.installing()) {
         throw new IOException("the ledger's last snapshot install was cut short and the"
-            + " snapshot is gone; remove ledger/ and raft/ and rejoin (docs/operations.md)");
+            + " snapshot is gone; restore the data dir from a backup or a member's copy"
+            + " (docs/operations.md, \"Faults\")");
       }
       return;
     }

@@ -597,8 +597,14 @@ public final class LedgerStore implements AutoCloseable {
    * ({@link #installing()}).
    */
   public void replaceShared(Path checkpoint) throws IOException {
-    try (LedgerStore from = openReadOnly(checkpoint);
-        WriteOptions synced = new WriteOptions().setSync(true)) {
+    try (LedgerStore from = openReadOnly(checkpoint)) {
+      replaceShared(from);
+    }
+  }
+
+  /** As above, from a checkpoint the caller has open (and has verified). */
+  public void replaceShared(LedgerStore from) throws IOException {
+    try (WriteOptions synced = new WriteOptions().setSync(true)) {
       long applied = from.appliedIndex();
       db.put(meta, synced, META_INSTALLING, u64(applied));
       List<ColumnFamilyHandle> mine = List.of(log, txs, blocks, state, index, meta);
@@ -616,20 +622,27 @@ public final class LedgerStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Removes every row of {@code cf} but {@code keepOrNull}: one range tombstone from the first
+   * key to just past the last (a key followed by a zero byte sorts right after it), then the
+   * kept row written back.
+   */
   private void clear(ColumnFamilyHandle cf, byte[] keepOrNull) throws RocksDBException {
-    try (WriteBatch batch = new WriteBatch(); ReadOptions ro = new ReadOptions();
-        RocksIterator it = db.newIterator(cf, ro)) {
-      for (it.seekToFirst(); it.isValid(); it.next()) {
-        byte[] k = it.key();
-        if (keepOrNull == null || !java.util.Arrays.equals(k, keepOrNull)) {
-          batch.delete(cf, k);
-        }
-        if (batch.getDataSize() > (8 << 20)) {
-          db.write(writeOptions, batch);
-          batch.clear();
-        }
+    byte[] first;
+    byte[] last;
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(cf, ro)) {
+      it.seekToFirst();
+      if (!it.isValid()) {
+        return;
       }
-      db.write(writeOptions, batch);
+      first = it.key();
+      it.seekToLast();
+      last = it.key();
+    }
+    byte[] kept = keepOrNull == null ? null : db.get(cf, keepOrNull);
+    db.deleteRange(cf, writeOptions, first, java.util.Arrays.copyOf(last, last.length + 1));
+    if (kept != null) {
+      db.put(cf, writeOptions, keepOrNull, kept);
     }
   }
 
