@@ -98,6 +98,20 @@ public final class LedgerService {
 
   private byte[] genesisTx;
 
+  /** Why a request is refused (503) while {@link #installingSnapshot()}. */
+  public static final String INSTALLING = "this node is installing a snapshot of the ledger"
+      + " from the network's leader; try another node, or this one again in a few seconds";
+
+  private volatile boolean installing;
+
+  /**
+   * True while a verified snapshot replaces the shared ledger: its reads would see a ledger
+   * partly replaced, so the API and the FHIR server answer 503 meanwhile.
+   */
+  public boolean installingSnapshot() {
+    return installing;
+  }
+
   private LedgerService(String nodeName, LedgerStore store, Ed25519.KeyPair nodeKey,
       String chain, List<String> genesisOrgs) {
     this.nodeName = nodeName;
@@ -466,15 +480,20 @@ public final class LedgerService {
         LOG.error("{}: {}", nodeName, msg);
         throw new DivergedException(msg);
       }
-      store.replaceShared(cp);
+      installing = true;
+      try {
+        store.replaceShared(cp);
+        appender = MerkleAppender.restore(store.logSize(), store.nodes());
+        recent.clear();
+        latest = store.block(store.height());
+        remember(latest);
+        dissent.clear();
+        refreshNodeKeys();
+        quorumHeight = findQuorumHeight();
+      } finally {
+        installing = false;
+      }
     }
-    appender = MerkleAppender.restore(store.logSize(), store.nodes());
-    recent.clear();
-    latest = store.block(store.height());
-    remember(latest);
-    dissent.clear();
-    refreshNodeKeys();
-    quorumHeight = findQuorumHeight();
     for (var e : List.copyOf(pending.entrySet())) {
       byte[] id = e.getKey().array();
       long leaf = store.leafOf(id);

@@ -40,6 +40,11 @@ public final class AccessPolicy {
 
   /** The session of a valid bearer token, or null. */
   public TokenService.Session sessionOrNull(RequestDetails request) {
+    if (ledger.installingSnapshot()) {
+      // the shared ledger is being replaced: another node, or this one shortly, can answer
+      throw new ca.uhn.fhir.rest.server.exceptions.UnclassifiedServerFailureException(503,
+          LedgerService.INSTALLING);
+    }
     return tokens.fromRequest(request.getHeader("Authorization"), request.getHeader("Cookie"),
         request.getHeader(TokenService.CSRF_HEADER), ledger.store().state(),
         System.currentTimeMillis());

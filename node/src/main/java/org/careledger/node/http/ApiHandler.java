@@ -183,6 +183,9 @@ public final class ApiHandler extends Handler.Abstract {
       if (!path.startsWith("/api/v1/")) {
         throw new Problem(404, "not-found", "Not found", "no resource at " + path);
       }
+      if (ledger.installingSnapshot()) {
+        throw new Problem(503, "unavailable", "Installing a snapshot", LedgerService.INSTALLING);
+      }
       if (path.equals("/api/v1/auth/token")) {
         requireMethod(method, HttpMethod.POST);
         token(request, response, callback);
