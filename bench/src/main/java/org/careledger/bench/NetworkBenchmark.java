@@ -38,8 +38,16 @@ public final class NetworkBenchmark {
         List<String> urls = startAll(dirs, nodes);
         Ed25519.KeyPair admin = KeyFile.read(dirs.get(0).resolve("keys/admin.key"), null);
         log.printf("%d node(s) at %s%n", n, urls);
+        var before = health(urls.get(0));
         LoadGenerator.Result r = LoadGenerator.load(o, urls, admin, raw, log);
         log.println("  " + r.format());
+        var after = health(urls.get(0));
+        long blocks = after.get("height").asLong() - before.get("height").asLong();
+        long txs = after.get("logSize").asLong() - before.get("logSize").asLong();
+        // bigger blocks mean less work per transaction: every block is signed by every node
+        // and its signatures travel to the others
+        log.printf("  %d blocks during the run (warm-up included), %.1f transactions per"
+            + " block%n", blocks, blocks == 0 ? 0.0 : (double) txs / blocks);
         rows.add(new Row(n, r));
       } finally {
         for (Node node : nodes) {

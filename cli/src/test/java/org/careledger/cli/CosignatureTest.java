@@ -154,4 +154,27 @@ class CosignatureTest {
         .isInstanceOf(LedgerService.DivergedException.class)
         .hasMessageContaining("DIVERGED at height 1");
   }
+
+  @Test
+  void thisNodesOwnSignatureComingBackThroughTheLogCountsOnce() throws Exception {
+    Cosignature mine = Cosignature.sign(block1(), nodeKeys.get(0));
+    cosign(mine, mine);
+    assertThat(signersOfBlock1()).containsExactly(nodeKeys.get(0).keyId());
+    assertThat(quorumHeight()).as("one signature of three is no majority").isLessThan(1);
+  }
+
+  @Test
+  void aSignatureUnderThisNodesKeyIdThatItDidNotMakeIsIgnored() throws Exception {
+    // another key's signature, labelled with this node's key id
+    Cosignature byNode2 = Cosignature.sign(block1(), nodeKeys.get(1));
+    cosign(new Cosignature(block1(), nodeKeys.get(0).keyId(), byNode2.sig()));
+    // this node's key id over a header it did not apply
+    Cosignature forged = Cosignature.sign(forgedBlock1(), nodeKeys.get(1));
+    cosign(new Cosignature(forgedBlock1(), nodeKeys.get(0).keyId(), forged.sig()));
+    assertThat(signersOfBlock1()).containsExactly(nodeKeys.get(0).keyId());
+    assertThat(quorumHeight()).isLessThan(1);
+    // a genuine second signature still makes the majority
+    cosign(byNode2);
+    assertThat(quorumHeight()).isEqualTo(1);
+  }
 }

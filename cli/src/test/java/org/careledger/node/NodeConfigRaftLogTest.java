@@ -9,7 +9,10 @@ import org.careledger.node.ordering.RaftOrdering;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The Raft log settings of node.json: defaults, values, and a clear refusal of bad ones. */
+/**
+ * The Raft log and block-interval settings of node.json: defaults, values, and a clear refusal
+ * of bad ones.
+ */
 class NodeConfigRaftLogTest {
   @TempDir Path dir;
 
@@ -44,5 +47,33 @@ class NodeConfigRaftLogTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("raft-log-keep");
     assertThatThrownBy(() -> load(",\"raft-segment-size\":\"big\""))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("raft-segment-size");
+  }
+
+  @Test
+  void blockIntervalIsNoneForOneNodeAnd25MsPerOtherNodeByDefault() throws Exception {
+    NodeConfig auto = load("");
+    assertThat(auto.blockIntervalMs()).isEqualTo(NodeConfig.AUTO);
+    assertThat(auto.blockInterval(1)).isZero();
+    assertThat(auto.blockInterval(3)).isEqualTo(50);
+    assertThat(auto.blockInterval(5)).isEqualTo(100);
+    assertThat(auto.blockInterval(40)).as("at most 200 ms").isEqualTo(200);
+    assertThat(load(",\"block-interval\":\"auto\"").blockInterval(3)).isEqualTo(50);
+  }
+
+  @Test
+  void aConfiguredBlockIntervalHoldsWhateverTheNetworksSize() throws Exception {
+    NodeConfig c = load(",\"block-interval\":10");
+    assertThat(c.blockInterval(1)).isEqualTo(10);
+    assertThat(c.blockInterval(5)).isEqualTo(10);
+    assertThat(load(",\"block-interval\":0").blockInterval(3)).isZero();
+  }
+
+  @Test
+  void refusesABadBlockInterval() {
+    for (String bad : new String[] {"-1", "\"soon\"", "10001", "true"}) {
+      assertThatThrownBy(() -> load(",\"block-interval\":" + bad))
+          .as(bad).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("block-interval");
+    }
   }
 }

@@ -357,6 +357,22 @@ public final class LedgerService {
     return n;
   }
 
+  /**
+   * How many active node keys signed {@code b}, counting signatures as checked. Every signature
+   * in a block this node holds was checked when it was added (its own, made at apply; the
+   * others' by {@link #applyCosignatures}), so the apply path counts them without verifying
+   * them again; {@link #findQuorumHeight} reads blocks from disk and verifies.
+   */
+  private int activeSigners(Block b) {
+    Set<String> seen = new java.util.HashSet<>();
+    for (Block.Signature s : b.signatures()) {
+      if (nodeKeys.containsKey(s.keyId())) {
+        seen.add(s.keyId());
+      }
+    }
+    return seen.size();
+  }
+
   private long findQuorumHeight() {
     long h = latest.header().height();
     for (long i = h; i >= 0 && i > h - 1024; i--) {
@@ -403,6 +419,9 @@ public final class LedgerService {
     Map<Long, Block> updated = new TreeMap<>();
     for (Cosignature c : cosigs) {
       byte[] pk = nodeKeys.get(c.keyId());
+      if (pk != null && ownCosignature(c)) {
+        continue; // this node's own signature of a block it holds: already in that block
+      }
       if (pk == null || !c.verifies(pk)) {
         LOG.warn("{}: ignored a cosignature by key {}: {}", nodeName, c.keyId(),
             pk == null ? "not an active node key" : "it does not verify");
@@ -446,6 +465,19 @@ public final class LedgerService {
           + " the two has diverged", nodeName, c.keyId(), theirs, h, ourHash);
     }
     return updated;
+  }
+
+  /**
+   * True if {@code c} is, byte for byte, this node's own signature of the block it holds at that
+   * height (made when it applied the block), so checking it again would prove nothing.
+   */
+  private boolean ownCosignature(Cosignature c) {
+    if (!c.keyId().equals(nodeKey.keyId())) {
+      return false;
+    }
+    RecentBlock r = block(c.header().height());
+    return r != null && r.block().header().equals(c.header()) && r.block().signatures().stream()
+        .anyMatch(s -> s.keyId().equals(c.keyId()) && java.util.Arrays.equals(s.sig(), c.sig()));
   }
 
   /**
@@ -548,7 +580,7 @@ public final class LedgerService {
         if (b.header().height() == latest.header().height()) {
           latest = b;
         }
-        if (b.header().height() > quorumHeight && validSignatures(b) >= majority()) {
+        if (b.header().height() > quorumHeight && activeSigners(b) >= majority()) {
           quorumHeight = b.header().height();
         }
       }

@@ -147,7 +147,13 @@ public final class Node implements AutoCloseable {
     ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), joinAddress, peers,
         ledger.chain(), ledger, nodeKey, config.raftLog());
     ordering.start();
-    batcher = new Batcher(name, ordering, ledger, config.queueSize(), config.maxBatch(), 3);
+    // A node alone proposes up to three blocks at once, so that its Raft log's fsync of one
+    // overlaps the execution of another. In a network each block costs every node a signature
+    // and the checks of the others' signatures, so a node has one proposal in flight (the next
+    // takes everything admitted meanwhile) and waits the block interval between two.
+    batcher = new Batcher(name, ordering, ledger, config.queueSize(), config.maxBatch(),
+        () -> ledger.nodeKeys().size() <= 1 ? 3 : 1,
+        () -> config.blockInterval(ledger.nodeKeys().size()));
     batcher.start();
 
     QueuedThreadPool pool = new QueuedThreadPool(64, 8);

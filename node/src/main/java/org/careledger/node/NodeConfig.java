@@ -36,14 +36,31 @@ import org.careledger.core.json.CanonicalJson;
  * 10000: each is a checkpoint of the ledger's shared families), {@code raft-log-keep} (Raft
  * entries kept before the latest snapshot when the log is purged, default 10000; "all" keeps
  * the whole log), {@code raft-segment-size} (Raft log segment size, default "64MB"; the log is
- * purged by whole segments).
+ * purged by whole segments), {@code block-interval} (the least time, in milliseconds, between
+ * two blocks this node proposes, or "auto", the default: none in a network of one node, 25 ms
+ * per other node otherwise, at most 200 ms; transactions that arrive meanwhile wait and go
+ * into one block, since every block costs every node a signature and the others' checks).
  */
 public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpPort,
     int maxBatch, int queueSize, boolean ledgerSync, boolean validateOnWrite,
     String publicUrlOrNull, java.util.Set<org.careledger.core.contract.Role> treatingRoles,
     boolean auditReads, boolean verifyOnStart, java.util.Map<String, String> raftPeers,
     java.util.Map<String, String> networkUrls, String raftAddressOrNull,
-    org.careledger.node.ordering.RaftOrdering.LogSettings raftLog) {
+    org.careledger.node.ordering.RaftOrdering.LogSettings raftLog, long blockIntervalMs) {
+
+  /** {@link #blockIntervalMs} when node.json leaves it to the size of the network. */
+  public static final long AUTO = -1;
+
+  /**
+   * The least time between two blocks this node proposes in a network of {@code nodes}: the
+   * configured value, or with "auto" none for one node and 25 ms per other node, at most 200.
+   */
+  public long blockInterval(int nodes) {
+    if (blockIntervalMs != AUTO) {
+      return blockIntervalMs;
+    }
+    return nodes <= 1 ? 0 : Math.min(200, 25L * (nodes - 1));
+  }
 
   /** The roles the treating-relationship rule covers unless node.json says otherwise. */
   public static final java.util.Set<org.careledger.core.contract.Role> DEFAULT_TREATING_ROLES =
@@ -106,7 +123,18 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         n.path("verify-on-start").asBoolean(true), raftPeers(n.get("raft-peers")),
         networkUrls(n.get("network-urls")),
         n.hasNonNull("raft-address") ? n.get("raft-address").asText() : null,
-        raftLog(n));
+        raftLog(n), blockInterval(n.get("block-interval")));
+  }
+
+  private static long blockInterval(JsonNode n) {
+    if (n == null || n.isTextual() && n.asText().equals("auto")) {
+      return AUTO;
+    }
+    if (n.isIntegralNumber() && n.asLong() >= 0 && n.asLong() <= 10_000) {
+      return n.asLong();
+    }
+    throw new IllegalArgumentException("block-interval in node.json must be a number of"
+        + " milliseconds (0 to 10000) or \"auto\"");
   }
 
   private static final java.util.regex.Pattern ORIGIN =
@@ -257,6 +285,7 @@ public record NodeConfig(Path dataDir, String nodeId, String httpHost, int httpP
         + " snapshot-every=" + raftLog.snapshotEvery() + " raft-log-keep="
         + (raftLog.keep() < 0 ? "all" : Long.toString(raftLog.keep()))
         + " raft-segment-size=" + raftLog.segmentSize()
+        + " block-interval=" + (blockIntervalMs == AUTO ? "auto" : blockIntervalMs + "ms")
         + (publicUrlOrNull == null ? "" : " public-url=" + publicUrlOrNull);
   }
 }

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.careledger.core.ledger.BlockProposal;
 import org.careledger.core.ledger.Cosignature;
@@ -15,8 +14,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Group commit: admitted transactions wait here until the next proposal leaves. While up to
- * {@code maxInFlight} proposals are being ordered, new transactions accumulate, so the batch size
- * grows with the load and one synced Raft entry acknowledges many transactions. The node's
+ * {@code maxInFlight} proposals are being ordered, new transactions
+ * accumulate, so the batch size grows with the load and one synced Raft entry acknowledges many
+ * transactions. In a network of several nodes a proposal also leaves at least {@code
+ * minIntervalMs} after the one before: each proposal becomes a block that every node signs,
+ * whose signatures every other node checks, so many small blocks would spend the CPUs on
+ * blocks rather than transactions (docs/benchmarks.md, "Block interval"). The node's
  * cosignatures of blocks it applied travel in the same proposals, or alone when there is no
  * transaction to send.
  */
@@ -29,18 +32,24 @@ public final class Batcher implements AutoCloseable {
   private final RaftOrdering ordering;
   private final LedgerService ledger;
   private final int maxBatch;
-  private final Semaphore inFlight;
+  private final java.util.function.IntSupplier maxInFlight;
+  private final Object slots = new Object();
+  private int inFlight;
   private final Thread thread;
   private volatile boolean running = true;
+  private final java.util.function.LongSupplier minInterval;
+  private long lastSent;
 
   public Batcher(String nodeName, RaftOrdering ordering, LedgerService ledger, int queueSize,
-      int maxBatch, int maxInFlight) {
+      int maxBatch, java.util.function.IntSupplier maxInFlight,
+      java.util.function.LongSupplier minIntervalMs) {
     this.nodeName = nodeName;
+    this.minInterval = minIntervalMs;
     this.ordering = ordering;
     this.ledger = ledger;
     this.queue = new ArrayBlockingQueue<>(queueSize);
     this.maxBatch = maxBatch;
-    this.inFlight = new Semaphore(maxInFlight);
+    this.maxInFlight = maxInFlight;
     this.thread = new Thread(this::run, "batcher");
     this.thread.setDaemon(true);
   }
@@ -63,7 +72,13 @@ public final class Batcher implements AutoCloseable {
         if (first == null && cosigs.isEmpty()) {
           continue;
         }
-        inFlight.acquire();
+        acquireSlot();
+        long wait = minInterval.getAsLong() - (System.currentTimeMillis() - lastSent);
+        if (wait > 0 && queue.size() < maxBatch) {
+          Thread.sleep(wait);
+          cosigs.addAll(ledger.takeCosignatures(MAX_COSIGNATURES - cosigs.size()));
+        }
+        lastSent = System.currentTimeMillis();
         if (first != null) {
           batch.add(first);
           queue.drainTo(batch, maxBatch - 1);
@@ -78,7 +93,7 @@ public final class Batcher implements AutoCloseable {
         byte[] proposal = new BlockProposal(System.currentTimeMillis(), ledger.nodeKeyId(), bytes,
             cosigs).encode();
         ordering.propose(proposal).whenComplete((ok, err) -> {
-          inFlight.release();
+          releaseSlot();
           if (err != null) {
             LOG.warn("{}: a proposal of {} transactions was not ordered: {}", nodeName,
                 ids.size(), err.getClass().getSimpleName());
@@ -90,6 +105,22 @@ public final class Batcher implements AutoCloseable {
         Thread.currentThread().interrupt();
         return;
       }
+    }
+  }
+
+  private void acquireSlot() throws InterruptedException {
+    synchronized (slots) {
+      while (inFlight >= maxInFlight.getAsInt()) {
+        slots.wait(50);
+      }
+      inFlight++;
+    }
+  }
+
+  private void releaseSlot() {
+    synchronized (slots) {
+      inFlight--;
+      slots.notifyAll();
     }
   }
 
