@@ -14,14 +14,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Group commit: admitted transactions wait here until the next proposal leaves. While up to
- * {@code maxInFlight} proposals are being ordered, new transactions
- * accumulate, so the batch size grows with the load and one synced Raft entry acknowledges many
- * transactions. In a network of several nodes a proposal also leaves at least {@code
- * minIntervalMs} after the one before: each proposal becomes a block that every node signs,
- * whose signatures every other node checks, so many small blocks would spend the CPUs on
- * blocks rather than transactions (docs/benchmarks.md, "Block interval"). The node's
- * cosignatures of blocks it applied travel in the same proposals, or alone when there is no
- * transaction to send.
+ * {@code maxInFlight} proposals are being ordered, new transactions accumulate, so the batch
+ * size grows with the load and one synced Raft entry acknowledges many transactions. A proposal
+ * also leaves at least {@code minIntervalMs} after the one before (the node's block interval,
+ * zero for a node alone): each proposal becomes a block that every node signs, whose signatures
+ * every other node checks, so many small blocks would spend the CPUs on blocks rather than
+ * transactions (docs/benchmarks.md, "Block interval"). Both are asked for each proposal, as the
+ * network's size may change. The node's cosignatures of blocks it applied travel in the same
+ * proposals, or alone when there is no transaction to send.
  */
 public final class Batcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Batcher.class);
@@ -33,12 +33,14 @@ public final class Batcher implements AutoCloseable {
   private final LedgerService ledger;
   private final int maxBatch;
   private final java.util.function.IntSupplier maxInFlight;
+  private final java.util.function.LongSupplier minInterval;
   private final Object slots = new Object();
+  /** Proposals sent and not answered yet; guarded by {@link #slots}. */
   private int inFlight;
+  /** When the last proposal left; read and written by the batcher thread only. */
+  private long lastSent;
   private final Thread thread;
   private volatile boolean running = true;
-  private final java.util.function.LongSupplier minInterval;
-  private long lastSent;
 
   public Batcher(String nodeName, RaftOrdering ordering, LedgerService ledger, int queueSize,
       int maxBatch, java.util.function.IntSupplier maxInFlight,
