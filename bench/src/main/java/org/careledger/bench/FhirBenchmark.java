@@ -123,7 +123,9 @@ public final class FhirBenchmark {
       readLatencies(jetty, node.baseUrl(), token, locations, 5000);
       long[] lat = readLatencies(jetty, node.baseUrl(), token, locations, o.reads());
       log.printf("read by id via /fhir, steady (after 5,000 more): p50 %.2f ms, p99 %.2f ms"
-          + " (%d reads, one client)%n", pct(lat, 0.5), pct(lat, 0.99), lat.length);
+          + " (%d reads, one client); p90 %.2f ms, p99.9 %.2f ms, slowest %.2f ms%n",
+          pct(lat, 0.5), pct(lat, 0.99), lat.length, pct(lat, 0.9), pct(lat, 0.999),
+          lat[lat.length - 1] / 1e6);
       jetty.stop();
 
       if (o.postgresUrl() != null) {

@@ -18,9 +18,10 @@ import org.hl7.fhir.r4.model.OperationOutcome;
 /**
  * Full validation against the FHIR R4 base specification with HAPI's FhirInstanceValidator,
  * offline. One validator is shared by all threads (HAPI's is thread-safe) so its caches warm
- * once; it skips best-practice recommendations (warnings at most). Profiles a resource
- * declares but the node does not have (US Core, say) give a warning, not an error. Used by {@code $validate}, and on every write when the node setting
- * {@code validate-on-write} is on.
+ * once, and its core validators are reused ({@link ReusingInstanceValidator}); it skips
+ * best-practice recommendations (warnings at most). Profiles a resource declares but the node
+ * does not have (US Core, say) give a warning, not an error. Used by {@code $validate}, and on
+ * every write when the node setting {@code validate-on-write} is on.
  */
 public final class FullValidator {
   private final FhirValidator validator;
@@ -28,23 +29,36 @@ public final class FullValidator {
 
   public FullValidator(boolean onWrite) {
     this.onWrite = onWrite;
+    validator = validator(configure(new ReusingInstanceValidator(chain())));
+  }
+
+  /** The offline R4 base specification, snapshots and the terminologies HAPI has built in. */
+  static ValidationSupportChain chain() {
     var ctx = FhirSetup.CONTEXT;
-    ValidationSupportChain chain = new ValidationSupportChain(
+    return new ValidationSupportChain(
         new DefaultProfileValidationSupport(ctx),
         new SnapshotGeneratingValidationSupport(ctx),
         new InMemoryTerminologyServerValidationSupport(ctx),
         new CommonCodeSystemsTerminologyService(ctx));
-    FhirInstanceValidator module = new FhirInstanceValidator(chain);
+  }
+
+  /** This node's settings on a validator module. */
+  static <M extends FhirInstanceValidator> M configure(M module) {
     module.setErrorForUnknownProfiles(false);
     module.setAnyExtensionsAllowed(true);
     // best-practice recommendations can only ever be warnings; not evaluating them is the
     // largest single saving (the base specification's rules are all still checked)
     module.setBestPracticeWarningLevel(
         org.hl7.fhir.r5.utils.validation.constants.BestPracticeWarningLevel.Ignore);
-    validator = ctx.newValidator();
-    validator.setValidateAgainstStandardSchema(false);
-    validator.setValidateAgainstStandardSchematron(false);
-    validator.registerValidatorModule(module);
+    return module;
+  }
+
+  static FhirValidator validator(FhirInstanceValidator module) {
+    FhirValidator v = FhirSetup.CONTEXT.newValidator();
+    v.setValidateAgainstStandardSchema(false);
+    v.setValidateAgainstStandardSchematron(false);
+    v.registerValidatorModule(module);
+    return v;
   }
 
   /** Full validation as an OperationOutcome; parser problems come first, as errors. */
