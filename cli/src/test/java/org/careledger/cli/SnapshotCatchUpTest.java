@@ -105,6 +105,52 @@ class SnapshotCatchUpTest {
     }
   }
 
+  /**
+   * Nine tenths of the way to a snapshot, a node flushes its ledger's memtables in the
+   * background, so that the snapshot's checkpoint (taken on the thread that applies entries)
+   * has little left to flush. Seen from outside: new table files appear in the ledger before any
+   * snapshot was taken; the memtables alone could hold far more than this test writes.
+   */
+  @Test
+  void theLedgerIsFlushedInTheBackgroundBeforeASnapshotIsDue() throws Exception {
+    List<NodeProcess> nodes = NodeProcess.network(tmp, 1);
+    NodeProcess node = nodes.get(0);
+    node.configure(o -> o.put("snapshot-every", 2000));
+    try (NetworkFaultTest.Network net = new NetworkFaultTest.Network(nodes)) {
+      net.startAll();
+      NetworkFaultTest.Load load = net.load(1);
+      long applied = 0;
+      long tablesBefore = -1;
+      long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+      while (applied < 1850 && System.nanoTime() < end) {
+        load.runFor(Duration.ofMillis(applied < 1600 ? 300 : 50));
+        applied = raft(node).get("appliedIndex").asLong();
+        if (applied < 1750) {
+          tablesBefore = tableFiles(node);
+        }
+      }
+      load.stop();
+      JsonNode state = raft(node);
+      assertThat(state.get("appliedIndex").asLong()).as("the node got near its first snapshot")
+          .isBetween(1800L, 1999L);
+      assertThat(tablesBefore).isNotNegative();
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (tableFiles(node) <= tablesBefore && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
+      assertThat(tableFiles(node)).as("table files in the ledger").isGreaterThan(tablesBefore);
+      assertThat(raft(node).path("snapshotIndex").asLong(-1)).as("no snapshot yet")
+          .isLessThan(1);
+      assertThat(load.acked()).isGreaterThan(100);
+    }
+  }
+
+  private static long tableFiles(NodeProcess n) throws Exception {
+    try (var files = Files.list(n.dir.resolve("ledger"))) {
+      return files.filter(f -> f.getFileName().toString().endsWith(".sst")).count();
+    }
+  }
+
   /** The first index in a stopped node's Raft log segments (from their file names). */
   private static long raftLogStart(NodeProcess n) throws Exception {
     long first = Long.MAX_VALUE;

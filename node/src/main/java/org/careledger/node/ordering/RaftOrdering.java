@@ -154,7 +154,8 @@ public final class RaftOrdering implements AutoCloseable {
     }
     RaftProperties props = properties(raftDir, myAddress, logSettings);
     Files.createDirectories(raftDir);
-    this.stateMachine = new LedgerStateMachine(nodeName, selfId, ledger, this::leaderChanged);
+    this.stateMachine = new LedgerStateMachine(nodeName, selfId, ledger, this::leaderChanged,
+        logSettings.snapshotEvery());
     this.parameters = tls(selfId, nodeKey, () -> ledger.nodeKeys().keySet());
     RaftServer.Builder builder = RaftServer.newBuilder().setServerId(self)
         .setStateMachine(stateMachine).setProperties(props).setParameters(parameters)
@@ -694,13 +695,68 @@ public final class RaftOrdering implements AutoCloseable {
     private final CheckpointStorage storage = new CheckpointStorage();
     /** Set when this node shuts its Raft server down itself. */
     volatile boolean closing;
+    private final long snapshotEvery;
+    /**
+     * Flushes the ledger's memtables shortly before a snapshot is due, away from the thread
+     * that applies entries, so that the snapshot's own flush has little left to write.
+     */
+    private final java.util.concurrent.ExecutorService preflush =
+        java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+          Thread t = new Thread(r, "ledger-preflush");
+          t.setDaemon(true);
+          return t;
+        });
+    /** The snapshot index a pre-flush was last started for (apply thread only). */
+    private long preflushedFor = Long.MIN_VALUE;
 
     LedgerStateMachine(String nodeName, String selfId, LedgerService ledger,
-        java.util.function.Consumer<RaftPeerId> onLeaderChange) {
+        java.util.function.Consumer<RaftPeerId> onLeaderChange, long snapshotEvery) {
       this.selfId = selfId;
       this.nodeName = nodeName;
       this.ledger = ledger;
       this.onLeaderChange = onLeaderChange;
+      this.snapshotEvery = snapshotEvery;
+    }
+
+    /**
+     * Ratis takes a snapshot {@code snapshotEvery} entries after the last one. A checkpoint
+     * flushes the memtables on the applying thread, and with a full memtable that held up
+     * applying (and so every client's commit) for 200 to 400 ms. Nine tenths of the way there,
+     * the memtables are flushed in the background instead; writes go on into new ones.
+     */
+    private void preflushIfDue(long index) {
+      var latest = storage.getLatestSnapshot();
+      long base = latest == null ? 0 : latest.getIndex();
+      if (snapshotEvery < 10 || base == preflushedFor
+          || index - base < snapshotEvery - snapshotEvery / 10) {
+        return;
+      }
+      preflushedFor = base;
+      try {
+        preflush.execute(() -> {
+          try {
+            ledger.store().flushToTables();
+          } catch (IOException | RuntimeException e) {
+            // only an optimisation: the snapshot flushes anyway
+            RaftOrdering.LOG.warn("{}: background flush before a snapshot failed: {}",
+                nodeName, e.getMessage());
+          }
+        });
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closing: no flush is needed
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      preflush.shutdown();
+      try {
+        // the ledger store is closed after this state machine: no flush may still run then
+        preflush.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      super.close();
     }
 
     @Override
@@ -801,6 +857,7 @@ public final class RaftOrdering implements AutoCloseable {
         BlockProposal proposal = BlockProposal.decode(
             entry.getStateMachineLogEntry().getLogData().toByteArray());
         ledger.apply(proposal, entry.getIndex());
+        preflushIfDue(entry.getIndex());
       } catch (LedgerService.DivergedException e) {
         stop(71, e.getMessage());
       } catch (IOException | RuntimeException e) {
