@@ -708,6 +708,11 @@ public final class RaftOrdering implements AutoCloseable {
         });
     /** The snapshot index a pre-flush was last started for (apply thread only). */
     private long preflushedFor = Long.MIN_VALUE;
+    /** The pre-flush under way, if any: snapshots and installs wait for it. */
+    private final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.Future<?>>
+        preflushing = new java.util.concurrent.atomic.AtomicReference<>();
+    /** Below this snapshot interval the memtables stay small and a pre-flush gains nothing. */
+    static final long PREFLUSH_FROM = 1000;
 
     LedgerStateMachine(String nodeName, String selfId, LedgerService ledger,
         java.util.function.Consumer<RaftPeerId> onLeaderChange, long snapshotEvery) {
@@ -722,18 +727,21 @@ public final class RaftOrdering implements AutoCloseable {
      * Ratis takes a snapshot {@code snapshotEvery} entries after the last one. A checkpoint
      * flushes the memtables on the applying thread, and with a full memtable that held up
      * applying (and so every client's commit) for 200 to 400 ms. Nine tenths of the way there,
-     * the memtables are flushed in the background instead; writes go on into new ones.
+     * the memtables are flushed in the background instead; writes go on into new ones. A
+     * snapshot or an install that comes while that flush is still running waits for it first.
+     * With snapshots less than {@link #PREFLUSH_FROM} entries apart there is little to flush,
+     * and none is started.
      */
     private void preflushIfDue(long index) {
       var latest = storage.getLatestSnapshot();
       long base = latest == null ? 0 : latest.getIndex();
-      if (snapshotEvery < 10 || base == preflushedFor
+      if (snapshotEvery < PREFLUSH_FROM || base == preflushedFor
           || index - base < snapshotEvery - snapshotEvery / 10) {
         return;
       }
       preflushedFor = base;
       try {
-        preflush.execute(() -> {
+        preflushing.set(preflush.submit(() -> {
           try {
             ledger.store().flushToTables();
           } catch (IOException | RuntimeException e) {
@@ -741,14 +749,33 @@ public final class RaftOrdering implements AutoCloseable {
             RaftOrdering.LOG.warn("{}: background flush before a snapshot failed: {}",
                 nodeName, e.getMessage());
           }
-        });
+        }));
       } catch (java.util.concurrent.RejectedExecutionException e) {
         // closing: no flush is needed
       }
     }
 
+    /**
+     * Waits for a pre-flush under way, so that no other flush, checkpoint or install of the
+     * ledger runs at the same time as it.
+     */
+    private void awaitPreflush() {
+      java.util.concurrent.Future<?> f = preflushing.getAndSet(null);
+      if (f == null) {
+        return;
+      }
+      try {
+        f.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        // the task logs its own failure
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
     @Override
     public void close() throws IOException {
+      awaitPreflush();
       preflush.shutdown();
       try {
         // the ledger store is closed after this state machine: no flush may still run then
@@ -825,6 +852,7 @@ public final class RaftOrdering implements AutoCloseable {
         return;
       }
       try {
+        awaitPreflush();
         long t0 = System.nanoTime();
         LedgerService.Installed done = ledger.installSnapshot(s.dir());
         RaftOrdering.LOG.info("{}: installed the leader's snapshot at Raft index {}: height {},"
@@ -886,6 +914,7 @@ public final class RaftOrdering implements AutoCloseable {
         return latest.getIndex();
       }
       long t0 = System.nanoTime();
+      awaitPreflush();
       Path tmp = storage.tmpDirFor(last);
       CheckpointStorage.deleteTree(tmp);
       ledger.store().syncToDisk();
