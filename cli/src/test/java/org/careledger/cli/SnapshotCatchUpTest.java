@@ -106,10 +106,11 @@ class SnapshotCatchUpTest {
   }
 
   /**
-   * Nine tenths of the way to a snapshot, a node flushes its ledger's memtables in the
-   * background, so that the snapshot's checkpoint (taken on the thread that applies entries)
-   * has little left to flush. Seen from outside: new table files appear in the ledger before any
-   * snapshot was taken; the memtables alone could hold far more than this test writes.
+   * Half way and nine tenths of the way to a snapshot, a node flushes its ledger's memtables
+   * in the background, so that the snapshot's checkpoint (taken on the thread that applies
+   * entries) has little left to flush. Seen from outside: new table files appear in the ledger
+   * after nine tenths, before any snapshot was taken; the memtables alone could hold far more
+   * than this test writes.
    */
   @Test
   void theLedgerIsFlushedInTheBackgroundBeforeASnapshotIsDue() throws Exception {

@@ -706,8 +706,9 @@ public final class RaftOrdering implements AutoCloseable {
           t.setDaemon(true);
           return t;
         });
-    /** The snapshot index a pre-flush was last started for (apply thread only). */
-    private long preflushedFor = Long.MIN_VALUE;
+    /** The snapshot the pre-flushes are counted from, and how many started (apply thread). */
+    private long preflushBase = Long.MIN_VALUE;
+    private int preflushStage;
     /** The pre-flush under way, if any: snapshots and installs wait for it. */
     private final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.Future<?>>
         preflushing = new java.util.concurrent.atomic.AtomicReference<>();
@@ -726,20 +727,31 @@ public final class RaftOrdering implements AutoCloseable {
     /**
      * Ratis takes a snapshot {@code snapshotEvery} entries after the last one. A checkpoint
      * flushes the memtables on the applying thread, and with a full memtable that held up
-     * applying (and so every client's commit) for 200 to 400 ms. Nine tenths of the way there,
-     * the memtables are flushed in the background instead; writes go on into new ones. A
-     * snapshot or an install that comes while that flush is still running waits for it first.
+     * applying (and so every client's commit) for 200 to 400 ms. Half way there and again nine
+     * tenths of the way, the memtables are flushed in the background instead (writes go on into
+     * new ones), so the checkpoint has only the last tenth to flush, and the second background
+     * flush only two fifths. A snapshot or an install that comes while a background flush is
+     * still running waits for it first (the flushes run one at a time, in order).
      * With snapshots less than {@link #PREFLUSH_FROM} entries apart there is little to flush,
      * and none is started.
      */
     private void preflushIfDue(long index) {
       var latest = storage.getLatestSnapshot();
       long base = latest == null ? 0 : latest.getIndex();
-      if (snapshotEvery < PREFLUSH_FROM || base == preflushedFor
-          || index - base < snapshotEvery - snapshotEvery / 10) {
+      if (snapshotEvery < PREFLUSH_FROM) {
         return;
       }
-      preflushedFor = base;
+      if (base != preflushBase) {
+        preflushBase = base;
+        preflushStage = 0;
+      }
+      long since = index - base;
+      int due = since >= snapshotEvery - snapshotEvery / 10 ? 2
+          : since >= snapshotEvery / 2 ? 1 : 0;
+      if (due <= preflushStage) {
+        return;
+      }
+      preflushStage = due;
       try {
         preflushing.set(preflush.submit(() -> {
           try {
