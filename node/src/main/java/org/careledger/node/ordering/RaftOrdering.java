@@ -248,11 +248,16 @@ public final class RaftOrdering implements AutoCloseable {
   private volatile boolean reconfiguring;
   private volatile boolean toldRemoved;
   private final java.util.concurrent.ExecutorService reconfigure =
-      java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "raft-reconfigure");
-        t.setDaemon(true);
-        return t;
-      });
+      java.util.concurrent.Executors.newSingleThreadExecutor(daemon("raft-reconfigure"));
+
+  /** Threads that do not keep the JVM alive, all under one name. */
+  static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
 
   private long lastAddGroupWarning;
 
@@ -408,11 +413,8 @@ public final class RaftOrdering implements AutoCloseable {
    */
   static final long STUCK_FOLLOWER_MS = 8_000;
   private final java.util.concurrent.ScheduledExecutorService watch =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "raft-follower-watch");
-        t.setDaemon(true);
-        return t;
-      });
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          daemon("raft-follower-watch"));
   private final java.util.Map<String, long[]> followerSeen = new java.util.HashMap<>();
   private long lastHandOver;
 
@@ -701,11 +703,7 @@ public final class RaftOrdering implements AutoCloseable {
      * that applies entries, so that the snapshot's own flush has little left to write.
      */
     private final java.util.concurrent.ExecutorService preflush =
-        java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-          Thread t = new Thread(r, "ledger-preflush");
-          t.setDaemon(true);
-          return t;
-        });
+        java.util.concurrent.Executors.newSingleThreadExecutor(daemon("ledger-preflush"));
     /** The snapshot the pre-flushes are counted from, and how many started (apply thread). */
     private long preflushBase = Long.MIN_VALUE;
     private int preflushStage;
@@ -736,11 +734,11 @@ public final class RaftOrdering implements AutoCloseable {
      * and none is started.
      */
     private void preflushIfDue(long index) {
-      var latest = storage.getLatestSnapshot();
-      long base = latest == null ? 0 : latest.getIndex();
       if (snapshotEvery < PREFLUSH_FROM) {
         return;
       }
+      var latest = storage.getLatestSnapshot();
+      long base = latest == null ? 0 : latest.getIndex();
       if (base != preflushBase) {
         preflushBase = base;
         preflushStage = 0;
