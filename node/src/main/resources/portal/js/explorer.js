@@ -72,9 +72,11 @@ export async function explorer(body) {
       el("li", { "data-org": o.id, "data-status": o.status }, o.id + " · " + o.name
         + (o.status === "member" ? "" : " · " + o.status)))),
     gov.proposals.length === 0 ? el("p", { class: "muted" }, "No proposal to add or remove an"
-      + " organization yet.") : el("ul", { class: "list", id: "proposals" },
+      + " organization or to replace a node yet.") : el("ul", { class: "list", id: "proposals" },
       gov.proposals.map((p) => el("li", { "data-proposal": p.id, "data-status": p.status },
-        el("strong", {}, (p.action === "add" ? "Add " : "Remove ") + p.org), " · " + p.status
+        el("strong", {}, p.action === "replace-node"
+          ? "Replace node " + p.node.old + " of " + p.org + " by " + p.node.id
+          : (p.action === "add" ? "Add " : "Remove ") + p.org), " · " + p.status
         + " · approved by " + p.approvals.join(", ") + " · proposed by " + p.proposer + " on "
         + fmt(p.created) + " · " + p.reason))),
     el("p", { class: "muted" }, "Admins propose and approve with 'careledger network'; a"

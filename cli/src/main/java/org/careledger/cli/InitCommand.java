@@ -16,8 +16,10 @@ import picocli.CommandLine.Option;
         "With --network DIR --orgs N: N organizations, each with its own node and data dir"
             + " DIR/orgK, on 127.0.0.K of this machine.",
         "Across machines: 'init org' on each machine, 'init genesis' on the first, 'init join'"
-            + " on the others."},
-    subcommands = {InitCommand.Org.class, InitCommand.Genesis.class, InitCommand.Join.class})
+            + " on the others.",
+        "A new node for an organization of a running network, replacing its node: 'init node'."},
+    subcommands = {InitCommand.Org.class, InitCommand.Genesis.class, InitCommand.Join.class,
+        InitCommand.Node.class})
 final class InitCommand implements Callable<Integer> {
   @Option(names = "--data", description = "Data dir to create (one-organization network).")
   Path data;
@@ -245,6 +247,49 @@ final class InitCommand implements Callable<Integer> {
       String chain = NetworkInit.join(data, g);
       System.out.println("joined chain " + chain + "; start the node with: careledger node"
           + " --data " + data);
+      return 0;
+    }
+  }
+
+  @Command(name = "node", mixinStandardHelpOptions = true,
+      description = "Make the data dir of a new node for an organization of a running network,"
+          + " to replace its node (one that lost its raft/ directory, or whose key leaked): a new"
+          + " node key and id, node.json, the network's genesis, and replacement.json for an"
+          + " admin to propose with 'careledger network propose-replace-node'.")
+  static final class Node implements Callable<Integer> {
+    @Option(names = "--data", required = true, description = "Data dir to create.")
+    Path data;
+
+    @Option(names = "--org", required = true, description = "The organization's id.")
+    String org;
+
+    @Option(names = "--node-id", required = true,
+        description = "The new node's identity id; it must differ from the replaced node's.")
+    String nodeId;
+
+    @Option(names = "--raft", required = true,
+        description = "HOST:PORT where the other nodes reach this node's Raft endpoint.")
+    String raft;
+
+    @Option(names = "--http", defaultValue = "127.0.0.1:8080",
+        description = "HOST:PORT of this node's API (default: ${DEFAULT-VALUE}).")
+    String http;
+
+    @Option(names = "--genesis", required = true,
+        description = "The network's genesis.json (from any member).")
+    Path genesis;
+
+    @Mixin Options.Passphrase passphrase;
+
+    @Override
+    public Integer call() throws Exception {
+      NetworkInit.Replacement r = NetworkInit.createReplacement(data, org, nodeId, raft, http,
+          java.nio.file.Files.readAllBytes(genesis), passphrase.orNull());
+      System.out.println("created node " + r.nodeId() + " of organization " + r.org() + " in "
+          + data + "  key " + Ed25519.keyId(r.nodeKey()) + "  raft " + r.nodeAddress());
+      System.out.println("an admin proposes it with 'careledger network propose-replace-node"
+          + " --old OLD_NODE_ID --node-file " + data.resolve(NetworkInit.REPLACEMENT_FILE)
+          + " --reason ...'; start it now or later with: careledger node --data " + data);
       return 0;
     }
   }

@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
         + " joins or leaves, approve a proposal, list the members and proposals. A proposal"
         + " takes effect when admins of a majority of the member organizations approved it.",
     subcommands = {NetworkCommand.ProposeAdd.class, NetworkCommand.ProposeRemove.class,
-        NetworkCommand.Approve.class, NetworkCommand.Proposals.class})
+        NetworkCommand.ProposeReplaceNode.class, NetworkCommand.Approve.class,
+        NetworkCommand.Proposals.class})
 final class NetworkCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -87,6 +88,38 @@ final class NetworkCommand implements Runnable {
     }
   }
 
+  @picocli.CommandLine.Command(name = "propose-replace-node", mixinStandardHelpOptions = true,
+      description = "Propose that an organization's node is replaced by the new node that"
+          + " replacement.json describes (made by 'careledger init node'): once approved, the old"
+          + " node's key is revoked and the Raft group takes the new node instead.")
+  static final class ProposeReplaceNode implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Option(names = "--old", required = true, description = "The node id to replace.")
+    String old;
+
+    @Option(names = "--node-file", required = true, description = "The new node's"
+        + " replacement.json (or its data dir).")
+    Path nodeFile;
+
+    @Option(names = "--reason", required = true,
+        description = "Why it is replaced (on the ledger).")
+    String reason;
+
+    @Option(names = "--id", description = "Proposal id (default: replace-NODE-TIME).")
+    String id;
+
+    @Override
+    public Integer call() throws Exception {
+      NetworkInit.Replacement r = NetworkInit.readReplacement(nodeFile);
+      String pid = id != null ? id : newId("replace", old);
+      Submitter.submit(client, new Command.ProposeReplaceNode(pid, old, r.nodeId(), r.nodeKey(),
+          r.nodeAddress(), reason), null);
+      printOutcome(client, pid);
+      return 0;
+    }
+  }
+
   @picocli.CommandLine.Command(name = "approve", mixinStandardHelpOptions = true,
       description = "Approve a proposal on behalf of your organization.")
   static final class Approve implements Callable<Integer> {
@@ -119,8 +152,11 @@ final class NetworkCommand implements Runnable {
       System.out.println("proposals:");
       for (JsonNode p : body.get("proposals")) {
         System.out.println("  " + p.get("id").asText() + "  " + p.get("status").asText() + "  "
-            + p.get("action").asText() + " " + p.get("org").asText() + "  by "
-            + p.get("proposer").asText() + " on " + Instant.ofEpochMilli(
+            + p.get("action").asText() + " " + p.get("org").asText()
+            + (p.has("node") ? " (node " + p.get("node").get("old").asText() + " -> "
+                + p.get("node").get("id").asText() + " at " + p.get("node").get("address")
+                .asText() + ")" : "")
+            + "  by " + p.get("proposer").asText() + " on " + Instant.ofEpochMilli(
                 p.get("created").asLong()) + "  approved by " + p.get("approvals")
             + "  reason: " + p.get("reason").asText());
       }

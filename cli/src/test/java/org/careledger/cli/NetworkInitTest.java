@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.careledger.client.GenesisFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -87,5 +88,66 @@ class NetworkInitTest {
     assertThat(badRaft.code()).isEqualTo(1);
     assertThat(badRaft.oneLineError()).as(badRaft.out()).isTrue();
     assertThat(tmp.resolve("z/keys")).doesNotExist();
+  }
+
+  @Test
+  void aReplacementNodesDataDirAndItsRefusals() throws Exception {
+    assertThat(CliTest.cli("init", "--network", tmp.resolve("net").toString(), "--orgs", "3",
+        "--http-port", "18080", "--raft-port", "19090").code()).isZero();
+    String genesis = tmp.resolve("net/org1/genesis.json").toString();
+    Path dir = tmp.resolve("org3b");
+    CliTest.Run r = CliTest.cli("init", "node", "--data", dir.toString(), "--org", "org3",
+        "--node-id", "node3b", "--raft", "127.0.0.3:19091", "--http", "127.0.0.3:18081",
+        "--genesis", genesis);
+    assertThat(r.code()).as(r.out()).isZero();
+    assertThat(r.out()).contains("propose-replace-node");
+    assertThat(Files.readAllBytes(dir.resolve("genesis.json")))
+        .isEqualTo(Files.readAllBytes(Path.of(genesis)));
+    assertThat(Files.readString(dir.resolve("node.json"))).contains("\"node3b\"")
+        .contains("127.0.0.3:19091");
+    assertThat(dir.resolve("keys/node.key")).exists();
+    assertThat(dir.resolve("keys/admin.key")).doesNotExist();
+    var rep = org.careledger.node.NetworkInit.readReplacement(dir);
+    assertThat(rep.org()).isEqualTo("org3");
+    assertThat(rep.nodeId()).isEqualTo("node3b");
+    assertThat(rep.nodeAddress()).isEqualTo("127.0.0.3:19091");
+    assertThat(org.careledger.core.crypto.Ed25519.keyId(rep.nodeKey())).isEqualTo(
+        org.careledger.client.keys.KeyFile.read(dir.resolve("keys/node.key"), null).keyId());
+    assertThat(Files.readString(dir.resolve("replacement.json"))).doesNotContain("secret");
+
+    // each refusal is one line, exit 1, and writes nothing
+    for (String[] bad : List.of(
+        new String[] {"--data", dir.toString(), "--node-id", "node3c"},
+        new String[] {"--data", tmp.resolve("a").toString(), "--node-id", "node3"},
+        new String[] {"--data", tmp.resolve("b").toString(), "--node-id", "bad id!"},
+        new String[] {"--data", tmp.resolve("c").toString(), "--node-id", "node3c", "--raft",
+            "nohostport"})) {
+      List<String> args = new java.util.ArrayList<>(List.of("init", "node", "--org", "org3",
+          "--http", "127.0.0.3:18082", "--genesis", genesis));
+      args.addAll(List.of(bad));
+      if (!args.contains("--raft")) {
+        args.addAll(List.of("--raft", "127.0.0.3:19092"));
+      }
+      CliTest.Run refused = CliTest.cli(args.toArray(String[]::new));
+      assertThat(refused.code()).as(String.join(" ", bad)).isEqualTo(1);
+      assertThat(refused.oneLineError()).as(refused.out()).isTrue();
+    }
+    for (String d : List.of("a", "b", "c")) {
+      assertThat(tmp.resolve(d + "/keys/node.key")).doesNotExist();
+    }
+    CliTest.Run notAGenesis = CliTest.cli("init", "node", "--data", tmp.resolve("d").toString(),
+        "--org", "org3", "--node-id", "node3d", "--raft", "127.0.0.3:19093", "--genesis",
+        dir.resolve("node.json").toString());
+    assertThat(notAGenesis.code()).isEqualTo(1);
+    assertThat(notAGenesis.out()).contains("not a valid genesis");
+
+    // a proposal from a file that is not a replacement's description is refused before sending
+    CliTest.Run badFile = CliTest.cli("network", "propose-replace-node", "--node",
+        "http://127.0.0.1:1", "--key", tmp.resolve("net/org1/keys/admin.key").toString(),
+        "--old", "node3", "--node-file", tmp.resolve("net/org1/org.json").toString(),
+        "--reason", "x");
+    assertThat(badFile.code()).isEqualTo(1);
+    assertThat(badFile.oneLineError()).as(badFile.out()).isTrue();
+    assertThat(badFile.out()).contains("not a replacement node's description");
   }
 }

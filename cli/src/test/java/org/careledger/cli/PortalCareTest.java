@@ -178,11 +178,16 @@ class PortalCareTest {
     // an open proposal: one vote of the two member organizations is not a majority
     new ApiClient(url, admin1).submit(AccessMatrixTest.sign(admin1, new Command.ProposeRemoveOrg(
         "rm-org2", "org2", "a proposal the explorer shows")));
+    new ApiClient(url, admin1).submit(AccessMatrixTest.sign(admin1,
+        new Command.ProposeReplaceNode("replace-node1", "node1", "node1b",
+            Ed25519.KeyPair.generate().publicKey(), "127.0.0.1:9", "so is this one")));
     desk.driver.navigate().refresh();
     desk.click("button[data-identity=aud-1]");
     desk.waitFor("#blocks li");
     assertThat(desk.text("#organizations")).contains("org1").contains("org2");
     assertThat(desk.text("#proposals")).contains("Remove org2 · open · approved by org1");
+    assertThat(desk.text("#proposals"))
+        .contains("Replace node node1 of org1 by node1b · open · approved by org1");
     assertThat(desk.driver.findElement(By.id("last-verify")).getDomAttribute("data-result"))
         .isEqualTo("ok");
     assertThat(desk.text("#last-verify")).contains("blocks").contains("transactions replayed");

@@ -200,6 +200,104 @@ public final class NetworkInit {
     return g.ledger().chain();
   }
 
+  /**
+   * The public description of a node made to replace an organization's node:
+   * {@code {"org", "node": {"id", "publicKey", "address"}}}, in {@value #REPLACEMENT_FILE}.
+   */
+  public record Replacement(String org, String nodeId, byte[] nodeKey, String nodeAddress) {}
+
+  public static final String REPLACEMENT_FILE = "replacement.json";
+
+  /**
+   * A new node for an organization of a running network, to replace its node (a node that lost
+   * its Raft directory cannot rejoin under its old id, and a node whose key leaked must not):
+   * creates {@code dir} with a new node key, {@code node.json} (with {@code raft-address}),
+   * the network's {@code genesis} (checked) and {@value #REPLACEMENT_FILE}, which an admin
+   * proposes with {@code careledger network propose-replace-node}.
+   */
+  public static Replacement createReplacement(Path dir, String orgId, String nodeId,
+      String raftAddress, String http, byte[] genesis, char[] passphraseOrNull)
+      throws IOException {
+    if (Files.exists(dir.resolve(NodeConfig.FILE)) || Files.exists(dir.resolve(ORG_FILE))
+        || Files.exists(dir.resolve(REPLACEMENT_FILE))) {
+      throw new IOException(dir + " already holds a node; refusing to overwrite it");
+    }
+    NodeConfig.HostPort.parse(raftAddress);
+    NodeConfig.HostPort.parse(http);
+    org.careledger.core.ledger.Ledger.Genesis g = checkedGenesis(genesis);
+    if (g.command().organizations().stream().anyMatch(o -> nodeId.equals(o.nodeId())
+        || nodeId.equals(o.adminId()))) {
+      throw new IOException("the genesis already has an identity " + nodeId
+          + "; a replacement node needs a new id");
+    }
+    Ed25519.KeyPair node = Ed25519.KeyPair.generate();
+    Replacement r = new Replacement(orgId, nodeId, node.publicKey(), raftAddress);
+    // checks the ids and the address exactly as the proposal will
+    readReplacement(replacementJson(r));
+    Files.createDirectories(dir.resolve("keys"));
+    KeyFile.write(dir.resolve("keys").resolve("node.key"), node, passphraseOrNull);
+    node.destroy();
+    NodeConfig.write(dir, nodeId, http);
+    Path f = dir.resolve(NodeConfig.FILE);
+    com.fasterxml.jackson.databind.node.ObjectNode o;
+    try {
+      o = (com.fasterxml.jackson.databind.node.ObjectNode)
+          org.careledger.core.json.CanonicalJson.parse(Files.readAllBytes(f));
+    } catch (org.careledger.core.json.CanonicalJson.InvalidJsonException e) {
+      throw new IOException(f + " is not valid JSON");
+    }
+    o.put("raft-address", raftAddress);
+    Files.writeString(f, o.toPrettyString() + "\n");
+    Files.write(dir.resolve("genesis.json"), genesis);
+    Files.writeString(dir.resolve(REPLACEMENT_FILE), replacementJson(r).toPrettyString() + "\n");
+    return r;
+  }
+
+  static com.fasterxml.jackson.databind.node.ObjectNode replacementJson(Replacement r) {
+    com.fasterxml.jackson.databind.node.ObjectNode o =
+        org.careledger.core.json.CanonicalJson.object();
+    o.put("org", r.org());
+    com.fasterxml.jackson.databind.node.ObjectNode node = o.putObject("node");
+    node.put("id", r.nodeId());
+    node.put("publicKey", org.careledger.core.crypto.Codec.b64(r.nodeKey()));
+    node.put("address", r.nodeAddress());
+    return o;
+  }
+
+  private static Replacement readReplacement(com.fasterxml.jackson.databind.JsonNode json) {
+    if (json == null || !json.isObject() || json.size() != 2 || !json.has("org")
+        || !json.has("node")) {
+      throw new IllegalArgumentException("expected {\"org\", \"node\"}");
+    }
+    // the node part is checked exactly as the proposal's
+    com.fasterxml.jackson.databind.node.ObjectNode cmd =
+        org.careledger.core.json.CanonicalJson.object();
+    cmd.put("type", "propose-replace-node");
+    cmd.put("id", "check");
+    cmd.put("oldNode", json.get("org").isTextual() ? json.get("org").textValue() : "");
+    cmd.set("node", json.get("node"));
+    cmd.put("reason", "check");
+    try {
+      Command.ProposeReplaceNode c = (Command.ProposeReplaceNode) CommandCodec.decode(
+          CommandCodec.NETWORK, cmd);
+      return new Replacement(c.oldNode(), c.nodeId(), c.nodeKey(), c.nodeAddress());
+    } catch (CommandCodec.CommandException e) {
+      throw new IllegalArgumentException(e.getMessage().replace("oldNode", "org"));
+    }
+  }
+
+  /** Reads {@value #REPLACEMENT_FILE} of a data dir, or such a file sent by an organization. */
+  public static Replacement readReplacement(Path file) throws IOException {
+    Path f = Files.isDirectory(file) ? file.resolve(REPLACEMENT_FILE) : file;
+    try {
+      return readReplacement(org.careledger.core.json.CanonicalJson.parse(
+          Files.readAllBytes(f)));
+    } catch (org.careledger.core.json.CanonicalJson.InvalidJsonException
+        | IllegalArgumentException e) {
+      throw new IOException(f + " is not a replacement node's description: " + e.getMessage());
+    }
+  }
+
   private static org.careledger.core.ledger.Ledger.Genesis checkedGenesis(byte[] genesis)
       throws IOException {
     try {

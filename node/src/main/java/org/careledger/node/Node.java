@@ -109,14 +109,18 @@ public final class Node implements AutoCloseable {
         .filter(o -> config.nodeId().equals(o.nodeId())).findFirst().orElse(null);
     String joinAddress = null;
     if (mine == null) {
-      // a node of an organization that joined after the genesis: it starts outside the Raft
-      // group, replays the ledger from the members, and is added once the network contract
-      // has admitted it (docs/operations.md, "Adding an organization")
+      // a node of an organization that joined after the genesis, or a new node replacing an
+      // organization's node: it starts outside the Raft group, and the leader adds it once the
+      // network contract has admitted it (docs/operations.md, "Adding an organization",
+      // "Replacing a node")
       joinAddress = config.raftAddressOrNull();
-      if (joinAddress == null || !Files.exists(config.dataDir().resolve(NetworkInit.ORG_FILE))) {
+      if (joinAddress == null
+          || !Files.exists(config.dataDir().resolve(NetworkInit.ORG_FILE))
+          && !Files.exists(config.dataDir().resolve(NetworkInit.REPLACEMENT_FILE))) {
         throw new IOException("node " + config.nodeId() + " is not in the genesis; a node that"
             + " joins a running network needs raft-address in node.json and its org.json"
-            + " ('careledger init org', then 'careledger init join --running')");
+            + " ('careledger init org', then 'careledger init join --running') or, replacing"
+            + " a node, its replacement.json ('careledger init node')");
       }
       LOG.info("{}: not a genesis node; joining the network at Raft address {}", name,
           joinAddress);
@@ -189,7 +193,9 @@ public final class Node implements AutoCloseable {
           + " ledger. This setting exists only to measure what auditing costs.", name);
     }
     String orgId = mine != null ? mine.id()
-        : NetworkInit.readOrg(config.dataDir().resolve(NetworkInit.ORG_FILE)).id();
+        : Files.exists(config.dataDir().resolve(NetworkInit.ORG_FILE))
+            ? NetworkInit.readOrg(config.dataDir().resolve(NetworkInit.ORG_FILE)).id()
+            : NetworkInit.readReplacement(config.dataDir()).org();
     gatekeeper = new Gatekeeper(ledger, records, orgId, config.treatingRoles(),
         config.auditReads());
     api.attach(records, gatekeeper);

@@ -137,6 +137,15 @@ public sealed interface Command {
   /** Proposes that organization {@code org} leaves: its identities and its node are cut off. */
   record ProposeRemoveOrg(String id, String org, String reason) implements Network {}
 
+  /**
+   * Proposes that node identity {@code oldNode} (a member organization's node) is replaced by
+   * a new node of the same organization: {@code nodeId} with {@code nodeKey}, reached at
+   * {@code nodeAddress}. The old identity and its key are revoked; the new node joins the Raft
+   * group under its new id (Raft never takes back a member id whose log was lost).
+   */
+  record ProposeReplaceNode(String id, String oldNode, String nodeId, byte[] nodeKey,
+      String nodeAddress, String reason) implements Network {}
+
   /** An admin approves open proposal {@code id} on behalf of the admin's organization. */
   record ApproveProposal(String id) implements Network {}
 

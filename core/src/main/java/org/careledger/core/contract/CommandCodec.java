@@ -200,6 +200,17 @@ public final class CommandCodec {
             yield new Command.ProposeRemoveOrg(id(cmd, "id"), id(cmd, "org"),
                 label(cmd, "reason"));
           }
+          case "propose-replace-node" -> {
+            fields(cmd, Set.of("type", "id", "oldNode", "node", "reason"), Set.of());
+            JsonNode node = cmd.get("node");
+            if (node == null || !node.isObject()) {
+              throw new IllegalArgumentException("node must be an object");
+            }
+            fields(node, Set.of("id", "publicKey", "address"), Set.of());
+            yield new Command.ProposeReplaceNode(id(cmd, "id"), id(cmd, "oldNode"),
+                id(node, "id"), publicKey(node, "publicKey"), label(node, "address"),
+                label(cmd, "reason"));
+          }
           case "approve" -> {
             fields(cmd, Set.of("type", "id"), Set.of());
             yield new Command.ApproveProposal(id(cmd, "id"));
@@ -371,6 +382,16 @@ public final class CommandCodec {
         o.put("type", "propose-remove");
         o.put("id", r.id());
         o.put("org", r.org());
+        o.put("reason", r.reason());
+      }
+      case Command.ProposeReplaceNode r -> {
+        o.put("type", "propose-replace-node");
+        o.put("id", r.id());
+        o.put("oldNode", r.oldNode());
+        ObjectNode node = o.putObject("node");
+        node.put("id", r.nodeId());
+        node.put("publicKey", Codec.b64(r.nodeKey()));
+        node.put("address", r.nodeAddress());
         o.put("reason", r.reason());
       }
       case Command.ApproveProposal a -> {

@@ -24,7 +24,8 @@ import org.careledger.core.tx.Transaction;
  * {@code approved}). A proposal takes effect in the transaction that brings it to a majority:
  * an added organization gets its record, its first admin and its node (identities and keys, as
  * in the genesis); a removed one is marked {@code removed}, after which no key of it may sign
- * and its node is no longer a node of the network.
+ * and its node is no longer a node of the network; a replaced node's identity and key are
+ * revoked and the new node of the same organization gets its identity and key.
  */
 final class Governance {
   static final String MEMBERS = "network/orgs";
@@ -89,6 +90,46 @@ final class Governance {
     }
     ObjectNode p = open(c.id(), "remove", c.org(), c.reason(), signer, tx, time);
     return propose(c.id(), p, signer, s, time, genesisOrgs);
+  }
+
+  static Refusal proposeReplaceNode(Command.ProposeReplaceNode c, Membership.Identity signer,
+      Transaction tx, StateOverlay s, long time, List<String> genesisOrgs) {
+    Membership.Identity old = Membership.identity(s, c.oldNode());
+    if (old == null || old.role() != Role.NODE) {
+      return Refusal.of(Refusal.Reason.NOT_FOUND, "no node identity " + c.oldNode());
+    }
+    Refusal r = replaceable(c, old, s, genesisOrgs);
+    if (r != null) {
+      return r;
+    }
+    ObjectNode p = open(c.id(), "replace-node", old.org(), c.reason(), signer, tx, time);
+    ObjectNode node = p.putObject("node");
+    node.put("old", c.oldNode());
+    node.put("id", c.nodeId());
+    node.put("publicKey", org.careledger.core.crypto.Codec.b64(c.nodeKey()));
+    node.put("address", c.nodeAddress());
+    return propose(c.id(), p, signer, s, time, genesisOrgs);
+  }
+
+  /** Why node {@code old} cannot be replaced as {@code c} says, or null. */
+  private static Refusal replaceable(Command.ProposeReplaceNode c, Membership.Identity old,
+      StateView s, List<String> genesisOrgs) {
+    if (!old.active()) {
+      return Refusal.of(Refusal.Reason.CONFLICT, "node " + c.oldNode() + " is revoked");
+    }
+    if (!members(s, genesisOrgs).contains(old.org())) {
+      return Refusal.of(Refusal.Reason.CONFLICT, "organization " + old.org()
+          + " of node " + c.oldNode() + " is not a member of the network");
+    }
+    if (Membership.identity(s, c.nodeId()) != null) {
+      return Refusal.of(Refusal.Reason.CONFLICT, "identity " + c.nodeId()
+          + " already exists; a replacement node needs a new id");
+    }
+    if (Membership.key(s, Ed25519.keyId(c.nodeKey())) != null) {
+      return Refusal.of(Refusal.Reason.CONFLICT,
+          "key " + Ed25519.keyId(c.nodeKey()) + " is already registered");
+    }
+    return null;
   }
 
   private static ObjectNode open(String id, String action, String org, String reason,
@@ -163,6 +204,11 @@ final class Governance {
           return r;
         }
         next.add(org);
+      } else if ("replace-node".equals(p.get("action").textValue())) {
+        Refusal r = replaceNode(p.get("node"), s, genesisOrgs);
+        if (r != null) {
+          return r;
+        }
       } else {
         Membership.Organization o = Membership.organization(s, org);
         if (o == null || !members.contains(org)) {
@@ -197,6 +243,25 @@ final class Governance {
     if (o.nodeId() != null) {
       put(s, o.nodeId(), o.id(), Role.NODE, o.nodeKey(), o.nodeAddress());
     }
+    return null;
+  }
+
+  private static Refusal replaceNode(JsonNode n, StateOverlay s, List<String> genesisOrgs) {
+    Command.ProposeReplaceNode c = new Command.ProposeReplaceNode("", n.get("old").textValue(),
+        n.get("id").textValue(), org.careledger.core.crypto.Codec.unb64(
+            n.get("publicKey").textValue()), n.get("address").textValue(), "");
+    // checked again: the node may have been replaced, or the id or key taken, since then
+    Membership.Identity old = Membership.identity(s, c.oldNode());
+    Refusal r = replaceable(c, old, s, genesisOrgs);
+    if (r != null) {
+      return Refusal.of(r.reason(), r.detail() + "; the proposal cannot take effect");
+    }
+    Membership.KeyRecord oldKey = Membership.key(s, old.keyId());
+    Membership.put(s, new Membership.KeyRecord(oldKey.keyId(), oldKey.identity(),
+        oldKey.publicKey(), Membership.REVOKED));
+    Membership.put(s, new Membership.Identity(old.id(), old.org(), old.role(), old.keyId(),
+        Membership.REVOKED, old.displayName(), old.address()));
+    put(s, c.nodeId(), old.org(), Role.NODE, c.nodeKey(), c.nodeAddress());
     return null;
   }
 

@@ -285,6 +285,8 @@ public final class Ledger {
           Governance.proposeAdd(a, signer, ok.tx(), state, time, genesisOrgs);
       case Command.ProposeRemoveOrg r ->
           Governance.proposeRemove(r, signer, ok.tx(), state, time, genesisOrgs);
+      case Command.ProposeReplaceNode r ->
+          Governance.proposeReplaceNode(r, signer, ok.tx(), state, time, genesisOrgs);
       case Command.ApproveProposal a -> Governance.approve(a, signer, state, time, genesisOrgs);
       case Command.Genesis g -> Refusal.of(Refusal.Reason.UNKNOWN_CONTRACT,
           "the genesis contract runs only in block 0");
