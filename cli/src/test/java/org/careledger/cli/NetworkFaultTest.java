@@ -25,9 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
  * Real node processes of three- and five-organization networks on 127.0.0.K, under load from
  * clients that know every node: the leader killed with SIGKILL, a follower killed, a rolling
  * restart, a node frozen with SIGSTOP past the election timeout, a follower that lost its
- * ledger (it applies the whole Raft log again). After each fault, every
- * acknowledged transaction is on every node, all nodes report the same log root and state
- * digest, every data dir verifies, and a majority of nodes signed the head.
+ * ledger (it applies the whole Raft log again); with five, two killed at once and the leader
+ * cut off from the others and healed ({@link NetworkPartitionTest} for three). After each
+ * fault, every acknowledged transaction is on every node, all nodes report the same log root
+ * and state digest, every data dir verifies, and a majority of nodes signed the head.
  */
 class NetworkFaultTest {
   // kept when a test fails, for the nodes' logs
@@ -88,9 +89,11 @@ class NetworkFaultTest {
   }
 
   @Test
-  void fiveNodesSurviveTwoKilledAtOnce() throws Exception {
+  void fiveNodesSurviveTwoKilledAtOnceAFreezeAnIsolationAndARollingRestart() throws Exception {
     List<NodeProcess> nodes = NodeProcess.network(tmp, 5);
-    try (Network net = new Network(nodes)) {
+    // every node reaches every other through its own relay, so that one can be cut off
+    try (NetworkPartitionTest.Links links = NetworkPartitionTest.Links.between(nodes);
+        Network net = new Network(nodes)) {
       net.startAll();
       Load load = net.load(6);
       // five node processes share two cores: let them warm up before the fault
@@ -111,6 +114,35 @@ class NetworkFaultTest {
       load.runFor(Duration.ofSeconds(3));
       frozen.signal("CONT");
       net.check(load, "follower frozen");
+
+      NodeProcess isolated = net.leader();
+      before = load.acked();
+      links.isolate(isolated);
+      load.runFor(Duration.ofSeconds(2));
+      long cutAt = NetworkPartitionTest.height(isolated);
+      load.runFor(Duration.ofSeconds(6));
+      assertThat(load.acked()).as("four of five go on without the isolated leader")
+          .isGreaterThan(before + 20);
+      assertThat(NetworkPartitionTest.height(isolated)).as("the isolated leader commits nothing")
+          .isEqualTo(cutAt);
+      links.heal();
+      net.check(load, "leader isolated and healed");
+
+      // a rolling restart two at a time: five nodes keep a majority with two down
+      for (int i = 0; i < nodes.size(); i += 2) {
+        List<NodeProcess> restarted = nodes.subList(i, Math.min(nodes.size(), i + 2));
+        for (NodeProcess n : restarted) {
+          n.stop();
+        }
+        load.runFor(Duration.ofSeconds(1));
+        for (NodeProcess n : restarted) {
+          n.launch();
+        }
+        for (NodeProcess n : restarted) {
+          n.awaitHealthy(Duration.ofSeconds(90));
+        }
+      }
+      net.check(load, "rolling restart");
       load.stop();
       assertThat(load.acked()).isGreaterThan(300);
     }

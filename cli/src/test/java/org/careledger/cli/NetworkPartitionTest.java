@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * off from the others in both directions while it keeps running and answering its clients.
  * Under load: the leader isolated, then a follower. The others go on; the isolated node
  * commits nothing; after the heal it catches up, and all the checks of {@link
- * NetworkFaultTest} hold.
+ * NetworkFaultTest} hold. ({@link NetworkFaultTest} isolates the leader of five.)
  */
 class NetworkPartitionTest {
   @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) Path tmp;
