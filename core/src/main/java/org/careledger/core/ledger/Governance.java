@@ -95,9 +95,6 @@ final class Governance {
   static Refusal proposeReplaceNode(Command.ProposeReplaceNode c, Membership.Identity signer,
       Transaction tx, StateOverlay s, long time, List<String> genesisOrgs) {
     Membership.Identity old = Membership.identity(s, c.oldNode());
-    if (old == null || old.role() != Role.NODE) {
-      return Refusal.of(Refusal.Reason.NOT_FOUND, "no node identity " + c.oldNode());
-    }
     Refusal r = replaceable(c, old, s, genesisOrgs);
     if (r != null) {
       return r;
@@ -111,9 +108,12 @@ final class Governance {
     return propose(c.id(), p, signer, s, time, genesisOrgs);
   }
 
-  /** Why node {@code old} cannot be replaced as {@code c} says, or null. */
+  /** Why node {@code old} (null: unknown) cannot be replaced as {@code c} says, or null. */
   private static Refusal replaceable(Command.ProposeReplaceNode c, Membership.Identity old,
       StateView s, List<String> genesisOrgs) {
+    if (old == null || old.role() != Role.NODE) {
+      return Refusal.of(Refusal.Reason.NOT_FOUND, "no node identity " + c.oldNode());
+    }
     if (!old.active()) {
       return Refusal.of(Refusal.Reason.CONFLICT, "node " + c.oldNode() + " is revoked");
     }
