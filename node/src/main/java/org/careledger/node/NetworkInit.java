@@ -186,16 +186,7 @@ public final class NetworkInit {
       throw new IOException("the genesis already lists organization " + mine.id() + " or node "
           + mine.nodeId() + "; use 'careledger init join' without --running");
     }
-    Path f = dir.resolve(NodeConfig.FILE);
-    com.fasterxml.jackson.databind.node.ObjectNode o;
-    try {
-      o = (com.fasterxml.jackson.databind.node.ObjectNode)
-          org.careledger.core.json.CanonicalJson.parse(Files.readAllBytes(f));
-    } catch (org.careledger.core.json.CanonicalJson.InvalidJsonException e) {
-      throw new IOException(f + " is not valid JSON");
-    }
-    o.put("raft-address", mine.nodeAddress());
-    Files.writeString(f, o.toPrettyString() + "\n");
+    writeRaftAddress(dir, mine.nodeAddress());
     Files.write(dir.resolve("genesis.json"), genesis);
     return g.ledger().chain();
   }
@@ -238,16 +229,7 @@ public final class NetworkInit {
     KeyFile.write(dir.resolve("keys").resolve("node.key"), node, passphraseOrNull);
     node.destroy();
     NodeConfig.write(dir, nodeId, http);
-    Path f = dir.resolve(NodeConfig.FILE);
-    com.fasterxml.jackson.databind.node.ObjectNode o;
-    try {
-      o = (com.fasterxml.jackson.databind.node.ObjectNode)
-          org.careledger.core.json.CanonicalJson.parse(Files.readAllBytes(f));
-    } catch (org.careledger.core.json.CanonicalJson.InvalidJsonException e) {
-      throw new IOException(f + " is not valid JSON");
-    }
-    o.put("raft-address", raftAddress);
-    Files.writeString(f, o.toPrettyString() + "\n");
+    writeRaftAddress(dir, raftAddress);
     Files.write(dir.resolve("genesis.json"), genesis);
     Files.writeString(dir.resolve(REPLACEMENT_FILE), replacementJson(r).toPrettyString() + "\n");
     return r;
@@ -296,6 +278,20 @@ public final class NetworkInit {
         | IllegalArgumentException e) {
       throw new IOException(f + " is not a replacement node's description: " + e.getMessage());
     }
+  }
+
+  /** Sets {@code raft-address} in the node.json of {@code dir}: a node not in the genesis. */
+  private static void writeRaftAddress(Path dir, String address) throws IOException {
+    Path f = dir.resolve(NodeConfig.FILE);
+    com.fasterxml.jackson.databind.node.ObjectNode o;
+    try {
+      o = (com.fasterxml.jackson.databind.node.ObjectNode)
+          org.careledger.core.json.CanonicalJson.parse(Files.readAllBytes(f));
+    } catch (org.careledger.core.json.CanonicalJson.InvalidJsonException e) {
+      throw new IOException(f + " is not valid JSON");
+    }
+    o.put("raft-address", address);
+    Files.writeString(f, o.toPrettyString() + "\n");
   }
 
   private static org.careledger.core.ledger.Ledger.Genesis checkedGenesis(byte[] genesis)
