@@ -59,6 +59,7 @@ public final class FhirServlet extends RestfulServer {
     setImplementationDescription("CareLedger node: FHIR R4 records encrypted per record in the"
         + " custodian's vault and anchored on the ledger");
     registerInterceptor(new SafeErrors(nodeName));
+    registerInterceptor(new StoredJsonReads());
   }
 
   /**

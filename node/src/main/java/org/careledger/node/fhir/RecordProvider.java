@@ -64,8 +64,8 @@ public class RecordProvider implements IResourceProvider {
     access.release(request, access.caller(request), id.hasVersionIdPart() ? "vread" : "read",
         store.target(typeName, id.getIdPart()));
     try {
-      return store.read(typeName, id.getIdPart(),
-          id.hasVersionIdPart() ? id.getVersionIdPartAsLong() : null);
+      return StoredJsonReads.placeholder(store.readStored(typeName, id.getIdPart(),
+          id.hasVersionIdPart() ? id.getVersionIdPartAsLong() : null));
     } catch (RecordStore.StoreException e) {
       throw Outcomes.map(e);
     } catch (NumberFormatException e) {

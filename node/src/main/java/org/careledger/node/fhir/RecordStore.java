@@ -458,13 +458,31 @@ public final class RecordStore {
 
   /** Reads a version (the current one when {@code versionOrNull} is null), checked. */
   public IBaseResource read(String type, String id, Long versionOrNull) throws StoreException {
+    return parse(readStored(type, id, versionOrNull).json());
+  }
+
+  /** A version's exact stored JSON, the bytes under its commitment, checked against the ledger. */
+  public record Stored(String type, String id, long version, long lastUpdated, byte[] json) {}
+
+  /** As {@link #read}, without parsing: the exact bytes, checked. */
+  public Stored readStored(String type, String id, Long versionOrNull) throws StoreException {
     String rec = recordPseudonym(type, id);
     JsonNode m = liveMeta(type, id, rec);
     long version = versionOrNull != null ? versionOrNull : m.get("version").asLong();
-    return readVersion(type, id, rec, version);
+    return storedVersion(type, id, rec, version);
+  }
+
+  /** Parses stored bytes into HAPI's model. */
+  IBaseResource parse(byte[] json) {
+    return ctx.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
   }
 
   IBaseResource readVersion(String type, String id, String rec, long version)
+      throws StoreException {
+    return parse(storedVersion(type, id, rec, version).json());
+  }
+
+  private Stored storedVersion(String type, String id, String rec, long version)
       throws StoreException {
     JsonNode h = json(ledger.store().getPrivate(PrivateFamily.FHIR, historyKey(rec, version)));
     if (h == null) {
@@ -476,7 +494,7 @@ public final class RecordStore {
           type + "/" + id + " was deleted in version " + version);
     }
     byte[] content = openChecked(type, id, rec, version, h.get("patient").asText(), false);
-    return ctx.newJsonParser().parseResource(new String(content, StandardCharsets.UTF_8));
+    return new Stored(type, id, version, h.get("lastUpdated").asLong(), content);
   }
 
   /** Salt and exact bytes of a version, checked against the ledger (for $proof). */
@@ -599,9 +617,8 @@ public final class RecordStore {
     long version = m.get("version").asLong();
     JsonNode h = json(ledger.store().getPrivate(PrivateFamily.FHIR,
         historyKey(hit.rec(), version)));
-    byte[] content = openChecked(hit.type(), "?", hit.rec(), version,
-        h.get("patient").asText(), false);
-    return ctx.newJsonParser().parseResource(new String(content, StandardCharsets.UTF_8));
+    return parse(openChecked(hit.type(), "?", hit.rec(), version, h.get("patient").asText(),
+        false));
   }
 
   /** A hit's current version: salt and exact bytes, checked against the ledger. */
