@@ -231,11 +231,20 @@ final class InitCommand implements Callable<Integer> {
         + " with 'careledger network propose-add' and 'approve'.")
     boolean running;
 
+    @Option(names = "--members", description = "With --running: the network's current node"
+        + " keys, from 'careledger network members' on a member. Needed when a node that is not"
+        + " in the genesis may lead while this node catches up.")
+    Path members;
+
     @Override
     public Integer call() throws Exception {
       byte[] g = java.nio.file.Files.readAllBytes(genesis);
+      if (members != null && !running) {
+        throw new IllegalArgumentException("--members goes with --running: a genesis member"
+            + " starts with the genesis's nodes");
+      }
       if (running) {
-        String chain = NetworkInit.joinRunning(data, g);
+        String chain = NetworkInit.joinRunning(data, g, members);
         System.out.println("ready to join chain " + chain + ". Send " + data.resolve(
             NetworkInit.ORG_FILE) + " to an admin of the network, who proposes it with"
             + " 'careledger network propose-add --org-file org.json --reason ...'.");
@@ -279,12 +288,17 @@ final class InitCommand implements Callable<Integer> {
         description = "The network's genesis.json (from any member).")
     Path genesis;
 
+    @Option(names = "--members", description = "The network's current node keys, from"
+        + " 'careledger network members' on a member. Needed when a node that is not in the"
+        + " genesis may lead while this node catches up.")
+    Path members;
+
     @Mixin Options.Passphrase passphrase;
 
     @Override
     public Integer call() throws Exception {
       NetworkInit.Replacement r = NetworkInit.createReplacement(data, org, nodeId, raft, http,
-          java.nio.file.Files.readAllBytes(genesis), passphrase.orNull());
+          java.nio.file.Files.readAllBytes(genesis), members, passphrase.orNull());
       System.out.println("created node " + r.nodeId() + " of organization " + r.org() + " in "
           + data + "  key " + Ed25519.keyId(r.nodeKey()) + "  raft " + r.nodeAddress());
       System.out.println("an admin proposes it with 'careledger network propose-replace-node"

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
         + " takes effect when admins of a majority of the member organizations approved it.",
     subcommands = {NetworkCommand.ProposeAdd.class, NetworkCommand.ProposeRemove.class,
         NetworkCommand.ProposeReplaceNode.class, NetworkCommand.Approve.class,
-        NetworkCommand.Proposals.class})
+        NetworkCommand.Proposals.class, NetworkCommand.Members.class})
 final class NetworkCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -132,6 +132,37 @@ final class NetworkCommand implements Runnable {
     public Integer call() throws Exception {
       Submitter.submit(client, new Command.ApproveProposal(id), null);
       printOutcome(client, id);
+      return 0;
+    }
+  }
+
+  @picocli.CommandLine.Command(name = "members", mixinStandardHelpOptions = true,
+      description = "Write the network's current node keys to a members file, for a node that"
+          + " joins or replaces a node ('careledger init join --running --members', 'careledger"
+          + " init node --members') or for a node that was down while nodes changed (put it in"
+          + " its data dir as members.json).")
+  static final class Members implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Option(names = "--out", required = true, description = "The file to write.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+      var api = client.connect(client.loadKey());
+      JsonNode network = api.get("/api/v1/network");
+      String chain = api.getPublic("/health").get("chain").asText();
+      java.util.Map<String, String> nodes = new java.util.TreeMap<>();
+      for (JsonNode n : network.get("nodes")) {
+        nodes.put(n.get("keyId").asText(), n.path("id").asText());
+      }
+      NetworkInit.Members m = new NetworkInit.Members(chain, network.get("height").asLong(),
+          nodes);
+      java.nio.file.Files.writeString(out, NetworkInit.membersJson(m).toPrettyString() + "\n");
+      // what was written must read back as a members file
+      NetworkInit.readMembers(out);
+      System.out.println("wrote " + out + ": " + nodes.size() + " nodes (" + String.join(", ",
+          new java.util.TreeSet<>(nodes.values())) + ") of chain " + chain + " at height " + m.height());
       return 0;
     }
   }

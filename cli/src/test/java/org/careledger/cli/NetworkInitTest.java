@@ -150,4 +150,55 @@ class NetworkInitTest {
     assertThat(badFile.oneLineError()).as(badFile.out()).isTrue();
     assertThat(badFile.out()).contains("not a replacement node's description");
   }
+
+  @Test
+  void aMembersFileGoesWithANewNodeAndIsCheckedFirst() throws Exception {
+    assertThat(CliTest.cli("init", "--network", tmp.resolve("net").toString(), "--orgs", "2",
+        "--http-port", "18180", "--raft-port", "19190").code()).isZero();
+    String genesis = tmp.resolve("net/org1/genesis.json").toString();
+    String chain = org.careledger.client.GenesisFile.parse(Files.readAllBytes(Path.of(genesis)))
+        .chain();
+    String key = "0123456789abcdef0123456789abcdef";
+    Path good = tmp.resolve("members.json");
+    Files.writeString(good, "{\"chain\":\"" + chain + "\",\"height\":42,\"nodes\":"
+        + "[{\"id\":\"node1\",\"keyId\":\"" + key + "\"}]}");
+    var m = org.careledger.node.NetworkInit.readMembers(good);
+    assertThat(m.height()).isEqualTo(42);
+    assertThat(m.nodes()).containsExactlyEntriesOf(java.util.Map.of(key, "node1"));
+
+    // each refusal is one line, exit 1, and writes nothing
+    java.util.Map<String, String> bad = new java.util.LinkedHashMap<>();
+    bad.put("not json", "{");
+    bad.put("another chain", "{\"chain\":\"x\",\"height\":1,\"nodes\":[{\"id\":\"n\","
+        + "\"keyId\":\"" + key + "\"}]}");
+    bad.put("no nodes", "{\"chain\":\"" + chain + "\",\"height\":1,\"nodes\":[]}");
+    bad.put("a bad key id", "{\"chain\":\"" + chain + "\",\"height\":1,\"nodes\":"
+        + "[{\"id\":\"n\",\"keyId\":\"XYZ\"}]}");
+    bad.put("a negative height", "{\"chain\":\"" + chain + "\",\"height\":-1,\"nodes\":"
+        + "[{\"id\":\"n\",\"keyId\":\"" + key + "\"}]}");
+    int i = 0;
+    for (var e : bad.entrySet()) {
+      Path f = tmp.resolve("bad" + i + ".json");
+      Files.writeString(f, e.getValue());
+      Path dir = tmp.resolve("new" + i++);
+      CliTest.Run refused = CliTest.cli("init", "node", "--data", dir.toString(), "--org",
+          "org2", "--node-id", "node2b", "--raft", "127.0.0.2:19191", "--genesis", genesis,
+          "--members", f.toString());
+      assertThat(refused.code()).as(e.getKey()).isEqualTo(1);
+      assertThat(refused.oneLineError()).as(refused.out()).isTrue();
+      assertThat(dir.resolve("keys/node.key")).as(e.getKey()).doesNotExist();
+    }
+    // --members without --running: a genesis member starts with the genesis's nodes
+    CliTest.Run notRunning = CliTest.cli("init", "join", "--data",
+        tmp.resolve("net/org2").toString(), "--genesis", genesis, "--members", good.toString());
+    assertThat(notRunning.code()).isEqualTo(1);
+    assertThat(notRunning.out()).contains("--members goes with --running");
+
+    Path dir = tmp.resolve("node2b");
+    assertThat(CliTest.cli("init", "node", "--data", dir.toString(), "--org", "org2",
+        "--node-id", "node2b", "--raft", "127.0.0.2:19191", "--genesis", genesis, "--members",
+        good.toString()).code()).isZero();
+    assertThat(org.careledger.node.NetworkInit.readMembers(dir.resolve("members.json")))
+        .isEqualTo(m);
+  }
 }

@@ -10,6 +10,7 @@ import java.util.Set;
 import org.careledger.client.ApiClient;
 import org.careledger.client.keys.KeyFile;
 import org.careledger.core.crypto.Ed25519;
+import org.careledger.node.NetworkInit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,7 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
  * organization makes a new node and a majority of the organizations replaces the old one by it,
  * through the CLI as the operators' guide has it, with real node processes under load. The
  * network is younger than its first snapshot, so the new node catches up by replaying the
- * leader's whole log.
+ * leader's whole log. Then, with the new node leading, a fourth organization joins: its node
+ * starts from the genesis, which does not know the leader's key, and follows it through the
+ * members file an admin exported.
  */
 class NodeReplacementTest {
   @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) Path tmp;
@@ -117,7 +120,87 @@ class NodeReplacementTest {
       }
       assertThat(NodeTlsTest.talks(NodeTlsTest.raftAddress(n1), oldKey, memberKeys))
           .as("node3's old key at node1's Raft port").isFalse();
+
+      // org4 joins while node3b leads. node4 starts from the genesis, which does not know
+      // node3b's key; an admin's members file tells it the current nodes
+      makeLeader(nodes, n3b);
+      Path members = tmp.resolve("members.json");
+      CliTest.Run exported = GovernanceTest.ok("network", "members", "--node", n2.url(),
+          "--key", GovernanceTest.key(n2), "--out", members.toString());
+      assertThat(exported.out()).contains("3 nodes (node1, node2, node3b)");
+      Path org4 = tmp.resolve("org4");
+      NetworkInit.createOrg(org4, new NetworkInit.OrgPlan("org4", "Organization 4", "admin4",
+          "node4", "127.0.0.4:" + NodeProcess.freePort("127.0.0.4"), "127.0.0.4:"
+          + NodeProcess.freePort("127.0.0.4")), null);
+      // a members file of another network, or not a members file, is refused and changes
+      // nothing
+      Path foreign = tmp.resolve("foreign-members.json");
+      Files.writeString(foreign, Files.readString(members).replaceFirst(
+          "\"chain\" : \"[^\"]+\"", "\"chain\" : \"another-chain\""));
+      for (Path bad : List.of(foreign, org4.resolve("org.json"))) {
+        CliTest.Run refused = CliTest.cli("init", "join", "--running", "--data",
+            org4.toString(), "--genesis", genesis, "--members", bad.toString());
+        assertThat(refused.code()).as(refused.out()).isEqualTo(Main.FAILED);
+        assertThat(refused.oneLineError()).as(refused.out()).isTrue();
+        assertThat(org4.resolve("genesis.json")).doesNotExist();
+        assertThat(org4.resolve("members.json")).doesNotExist();
+      }
+      GovernanceTest.ok("init", "join", "--running", "--data", org4.toString(), "--genesis",
+          genesis, "--members", members.toString());
+      NodeProcess n4 = NodeProcess.existingOfNetwork(org4);
+      n4.launch();
+      GovernanceTest.ok("network", "propose-add", "--node", n1.url(), "--key",
+          GovernanceTest.key(n1), "--org-file", org4.resolve("org.json").toString(), "--reason",
+          "a new laboratory", "--id", "add-org4");
+      GovernanceTest.ok("network", "approve", "--node", n2.url(), "--key",
+          GovernanceTest.key(n2), "--id", "add-org4");
+      n4.awaitHealthy(Duration.ofSeconds(120));
+      GovernanceTest.await("node4 holds the ledger", () -> GovernanceTest.height(n4)
+          >= GovernanceTest.height(n1) - 5 && GovernanceTest.height(n4) > 0);
+      String followed = n4.logText().lines().filter(l -> l.contains("leader is now node"))
+          .findFirst().orElse("");
+      assertThat(followed).as("the first leader node4 followed").endsWith("leader is now node3b");
+      assertThat(n4.logText()).contains("also accepts the node keys of members.json");
+      nodes.add(n4);
+      net.check(load, "org4 joined while node3b leads");
       load.stop();
+    }
+  }
+
+  /** Freezes the leader until {@code want} leads (each election is a coin toss among two). */
+  static void makeLeader(List<NodeProcess> nodes, NodeProcess want) throws Exception {
+    for (int i = 0; i < 12; i++) {
+      NodeProcess now = null;
+      long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (now == null && System.nanoTime() < end) {
+        for (NodeProcess n : nodes) {
+          if (leads(n)) {
+            now = n;
+          }
+        }
+        Thread.sleep(100);
+      }
+      if (now == want) {
+        return;
+      }
+      if (now == null) {
+        throw new AssertionError("no leader within 30 s");
+      }
+      NodeProcess frozen = now;
+      frozen.signal("STOP");
+      GovernanceTest.await("another leader", () -> nodes.stream()
+          .anyMatch(n -> n != frozen && leads(n)));
+      frozen.signal("CONT");
+      GovernanceTest.await("the frozen leader steps down", () -> !leads(frozen));
+    }
+    throw new AssertionError(want.dir + " did not become the leader");
+  }
+
+  private static boolean leads(NodeProcess n) {
+    try {
+      return new ApiClient(n.url(), null).getPublic("/health").path("leader").asBoolean();
+    } catch (org.careledger.client.ApiException e) {
+      return false;
     }
   }
 }

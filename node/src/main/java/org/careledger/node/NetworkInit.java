@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.careledger.client.keys.KeyFile;
 import org.careledger.core.contract.Command;
 import org.careledger.core.contract.CommandCodec;
@@ -173,9 +174,11 @@ public final class NetworkInit {
    * not list this organization (then {@link #join} applies), installs it, and writes this
    * node's Raft address from {@code org.json} into {@code node.json} as {@code raft-address}.
    * The node can start at once: it stays outside the Raft group until admins of a majority of
-   * the member organizations approved a proposal to add this organization.
+   * the member organizations approved a proposal to add this organization. A members file
+   * ({@link Members}), when given, is checked and installed too.
    */
-  public static String joinRunning(Path dir, byte[] genesis) throws IOException {
+  public static String joinRunning(Path dir, byte[] genesis, Path membersOrNull)
+      throws IOException {
     if (Files.exists(dir.resolve("genesis.json"))) {
       throw new IOException(dir + " already has a genesis; refusing to overwrite it");
     }
@@ -186,7 +189,10 @@ public final class NetworkInit {
       throw new IOException("the genesis already lists organization " + mine.id() + " or node "
           + mine.nodeId() + "; use 'careledger init join' without --running");
     }
+    Members members = membersOrNull == null ? null
+        : checkedMembers(membersOrNull, g.ledger().chain());
     writeRaftAddress(dir, mine.nodeAddress());
+    writeMembers(dir, members);
     Files.write(dir.resolve("genesis.json"), genesis);
     return g.ledger().chain();
   }
@@ -203,12 +209,13 @@ public final class NetworkInit {
    * A new node for an organization of a running network, to replace its node (a node that lost
    * its Raft directory cannot rejoin under its old id, and a node whose key leaked must not):
    * creates {@code dir} with a new node key, {@code node.json} (with {@code raft-address}),
-   * the network's {@code genesis} (checked) and {@value #REPLACEMENT_FILE}, which an admin
-   * proposes with {@code careledger network propose-replace-node}.
+   * the network's {@code genesis} (checked), the members file when given, and
+   * {@value #REPLACEMENT_FILE}, which an admin proposes with
+   * {@code careledger network propose-replace-node}.
    */
   public static Replacement createReplacement(Path dir, String orgId, String nodeId,
-      String raftAddress, String http, byte[] genesis, char[] passphraseOrNull)
-      throws IOException {
+      String raftAddress, String http, byte[] genesis, Path membersOrNull,
+      char[] passphraseOrNull) throws IOException {
     if (Files.exists(dir.resolve(NodeConfig.FILE)) || Files.exists(dir.resolve(ORG_FILE))
         || Files.exists(dir.resolve(REPLACEMENT_FILE))) {
       throw new IOException(dir + " already holds a node; refusing to overwrite it");
@@ -221,6 +228,8 @@ public final class NetworkInit {
       throw new IOException("the genesis already has an identity " + nodeId
           + "; a replacement node needs a new id");
     }
+    Members members = membersOrNull == null ? null
+        : checkedMembers(membersOrNull, g.ledger().chain());
     Ed25519.KeyPair node = Ed25519.KeyPair.generate();
     Replacement r = new Replacement(orgId, nodeId, node.publicKey(), raftAddress);
     // checks the ids and the address exactly as the proposal will
@@ -230,6 +239,7 @@ public final class NetworkInit {
     node.destroy();
     NodeConfig.write(dir, nodeId, http);
     writeRaftAddress(dir, raftAddress);
+    writeMembers(dir, members);
     Files.write(dir.resolve("genesis.json"), genesis);
     Files.writeString(dir.resolve(REPLACEMENT_FILE), replacementJson(r).toPrettyString() + "\n");
     return r;
@@ -277,6 +287,73 @@ public final class NetworkInit {
     } catch (org.careledger.core.json.CanonicalJson.InvalidJsonException
         | IllegalArgumentException e) {
       throw new IOException(f + " is not a replacement node's description: " + e.getMessage());
+    }
+  }
+
+  /**
+   * The network's active node keys at a height, as an admin of a member exported them
+   * ({@code careledger network members}): {@code {"chain", "height", "nodes": [{"id",
+   * "keyId"}]}}, in {@value #MEMBERS_FILE}. A node whose ledger is below that height (a new
+   * node starts from the genesis; a node that was down missed the changes) also accepts these
+   * keys at its Raft port until its own ledger reaches the height; from then on its ledger
+   * alone decides. The operator takes the file from a member as they take the genesis.
+   */
+  public record Members(String chain, long height, Map<String, String> nodes) {}
+
+  public static final String MEMBERS_FILE = "members.json";
+  private static final java.util.regex.Pattern KEY_ID =
+      java.util.regex.Pattern.compile("[0-9a-f]{32}");
+
+  public static com.fasterxml.jackson.databind.node.ObjectNode membersJson(Members m) {
+    com.fasterxml.jackson.databind.node.ObjectNode o =
+        org.careledger.core.json.CanonicalJson.object();
+    o.put("chain", m.chain());
+    o.put("height", m.height());
+    var nodes = o.putArray("nodes");
+    m.nodes().forEach((keyId, id) -> nodes.addObject().put("id", id).put("keyId", keyId));
+    return o;
+  }
+
+  /** Reads a members file; a one-line reason when it is not one. */
+  public static Members readMembers(Path file) throws IOException {
+    com.fasterxml.jackson.databind.JsonNode j;
+    try {
+      j = org.careledger.core.json.CanonicalJson.parse(Files.readAllBytes(file));
+    } catch (org.careledger.core.json.CanonicalJson.InvalidJsonException e) {
+      throw new IOException(file + " is not a members file: not JSON");
+    }
+    if (!j.isObject() || !j.path("chain").isTextual() || !j.path("height").canConvertToLong()
+        || j.path("height").asLong() < 0 || !j.path("nodes").isArray()
+        || j.path("nodes").isEmpty()) {
+      throw new IOException(file + " is not a members file: expected {\"chain\", \"height\","
+          + " \"nodes\": [{\"id\", \"keyId\"}]}");
+    }
+    Map<String, String> nodes = new java.util.TreeMap<>();
+    for (com.fasterxml.jackson.databind.JsonNode n : j.get("nodes")) {
+      String keyId = n.path("keyId").asText("");
+      if (!KEY_ID.matcher(keyId).matches() || !n.path("id").isTextual()) {
+        throw new IOException(file + " is not a members file: a node needs an id and a keyId"
+            + " of 32 hex digits");
+      }
+      nodes.put(keyId, n.get("id").textValue());
+    }
+    return new Members(j.get("chain").textValue(), j.get("height").asLong(), nodes);
+  }
+
+  /** Reads a members file and checks that it is of this genesis's chain. */
+  public static Members checkedMembers(Path file, String chain) throws IOException {
+    Members m = readMembers(file);
+    if (!m.chain().equals(chain)) {
+      throw new IOException(file + " is of chain " + m.chain() + ", not of this network's "
+          + chain);
+    }
+    return m;
+  }
+
+  private static void writeMembers(Path dir, Members membersOrNull) throws IOException {
+    if (membersOrNull != null) {
+      Files.writeString(dir.resolve(MEMBERS_FILE), membersJson(membersOrNull).toPrettyString()
+          + "\n");
     }
   }
 

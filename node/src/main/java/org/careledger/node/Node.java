@@ -88,6 +88,38 @@ public final class Node implements AutoCloseable {
     return n;
   }
 
+  /**
+   * The node keys accepted at the Raft port: the active node keys of the ledger's state; and,
+   * while the ledger is below the height of a members file in the data dir, that file's keys
+   * too (docs/operations.md, "Nodes that joined after the genesis").
+   */
+  private java.util.function.Supplier<java.util.Set<String>> trustedNodeKeys(String name,
+      LedgerService ledger) throws IOException {
+    Path file = config.dataDir().resolve(NetworkInit.MEMBERS_FILE);
+    if (!Files.exists(file)) {
+      return () -> ledger.nodeKeys().keySet();
+    }
+    NetworkInit.Members m = NetworkInit.checkedMembers(file, ledger.chain());
+    long height = ledger.latest().header().height();
+    if (height >= m.height()) {
+      LOG.info("{}: {} is of height {}, and the ledger is at {}: its keys add nothing", name,
+          NetworkInit.MEMBERS_FILE, m.height(), height);
+      return () -> ledger.nodeKeys().keySet();
+    }
+    LOG.info("{}: until the ledger reaches height {}, the Raft port also accepts the node keys"
+        + " of {}: {}", name, m.height(), NetworkInit.MEMBERS_FILE, m.nodes().values());
+    java.util.Set<String> extra = java.util.Set.copyOf(m.nodes().keySet());
+    return () -> {
+      java.util.Set<String> own = ledger.nodeKeys().keySet();
+      if (ledger.latest().header().height() >= m.height()) {
+        return own;
+      }
+      java.util.Set<String> both = new java.util.HashSet<>(own);
+      both.addAll(extra);
+      return both;
+    };
+  }
+
   private void doStart(char[] passphraseOrNull) throws Exception {
     String name = config.nodeId();
     LOG.info("{}: starting with {}", name, config);
@@ -149,7 +181,7 @@ public final class Node implements AutoCloseable {
     }
     LedgerService ledger = LedgerService.open(name, store, genesisBytes, nodeKey);
     ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), joinAddress, peers,
-        ledger.chain(), ledger, nodeKey, config.raftLog());
+        ledger.chain(), ledger, nodeKey, trustedNodeKeys(name, ledger), config.raftLog());
     ordering.start();
     // A node alone proposes up to three blocks at once, so that its Raft log's fsync of one
     // overlaps the execution of another. In a network each block costs every node a signature

@@ -80,17 +80,6 @@ public final class RaftOrdering implements AutoCloseable {
   private final RaftPeerId self;
 
   /**
-   * The member {@code selfId} of the group of {@code peers}. Raft traffic is mutually
-   * authenticated TLS: this node presents {@code nodeKey}, and accepts only peers whose key is
-   * an active node key of {@code ledger}'s membership state at handshake time.
-   */
-  public RaftOrdering(String nodeName, Path raftDir, String selfId, List<Peer> peers,
-      String chain, LedgerService ledger,
-      org.careledger.core.crypto.Ed25519.KeyPair nodeKey) throws IOException {
-    this(nodeName, raftDir, selfId, null, peers, chain, ledger, nodeKey, LogSettings.DEFAULT);
-  }
-
-  /**
    * How the Raft log is kept: a snapshot (a checkpoint of the ledger's shared families) every
    * {@code snapshotEvery} entries; then the log is purged up to {@code keep} entries before the
    * latest snapshot ({@code keep} negative: never purged); segments of {@code segmentSize}
@@ -127,14 +116,18 @@ public final class RaftOrdering implements AutoCloseable {
   }
 
   /**
-   * As above; {@code joinAddressOrNull}, when set, is this node's Raft address and it is not
-   * among {@code peers}: a node that joins a running network starts outside the group, and the
-   * leader adds it once the network contract has admitted its organization.
+   * The member {@code selfId} of the group of {@code peers}. Raft traffic is mutually
+   * authenticated TLS: this node presents {@code nodeKey}, and accepts only peers whose key is
+   * in {@code trustedNodeKeyIds} at handshake time (the active node keys of the ledger's
+   * membership state; see {@code Node}). {@code joinAddressOrNull}, when set, is this node's
+   * Raft address and it is not among {@code peers}: a node that joins a running network starts
+   * outside the group, and the leader adds it once the network contract has admitted it.
    */
   public RaftOrdering(String nodeName, Path raftDir, String selfId, String joinAddressOrNull,
       List<Peer> peers, String chain, LedgerService ledger,
-      org.careledger.core.crypto.Ed25519.KeyPair nodeKey, LogSettings logSettings)
-      throws IOException {
+      org.careledger.core.crypto.Ed25519.KeyPair nodeKey,
+      java.util.function.Supplier<java.util.Set<String>> trustedNodeKeyIds,
+      LogSettings logSettings) throws IOException {
     this.nodeName = nodeName;
     this.self = RaftPeerId.valueOf(selfId);
     this.ledger = ledger;
@@ -156,7 +149,7 @@ public final class RaftOrdering implements AutoCloseable {
     Files.createDirectories(raftDir);
     this.stateMachine = new LedgerStateMachine(nodeName, selfId, ledger, this::leaderChanged,
         logSettings.snapshotEvery());
-    this.parameters = tls(selfId, nodeKey, () -> ledger.nodeKeys().keySet());
+    this.parameters = tls(selfId, nodeKey, trustedNodeKeyIds);
     RaftServer.Builder builder = RaftServer.newBuilder().setServerId(self)
         .setStateMachine(stateMachine).setProperties(props).setParameters(parameters)
         .setOption(RaftStorage.StartupOption.RECOVER);
