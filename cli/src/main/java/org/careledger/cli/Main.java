@@ -40,11 +40,23 @@ public final class Main implements Runnable {
     }
     CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-      String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-      commandLine.getErr().println("careledger: " + msg);
+      commandLine.getErr().println("careledger: " + message(e));
       return e instanceof VerificationFailed ? VERIFY_FAILED : FAILED;
     });
     return cl.execute(args);
+  }
+
+  /** One line for a failure; the file system's exceptions otherwise say only the path. */
+  static String message(Exception e) {
+    return switch (e) {
+      case java.nio.file.NoSuchFileException f -> "no such file or directory: " + f.getFile();
+      case java.nio.file.AccessDeniedException f -> "permission denied: " + f.getFile();
+      case java.nio.file.FileAlreadyExistsException f -> "already exists: " + f.getFile();
+      case java.nio.file.NotDirectoryException f -> "not a directory: " + f.getFile();
+      case java.nio.file.FileSystemException f -> "cannot use " + f.getFile()
+          + (f.getReason() == null ? "" : ": " + f.getReason());
+      default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    };
   }
 
   /** Thrown by commands whose check found a problem; exits with {@link #VERIFY_FAILED}. */

@@ -161,7 +161,8 @@ final class NetworkCommand implements Runnable {
       java.nio.file.Files.writeString(out, NetworkInit.membersJson(m).toPrettyString() + "\n");
       // what was written must read back as a members file
       NetworkInit.readMembers(out);
-      System.out.println("wrote " + out + ": " + nodes.size() + " nodes (" + String.join(", ",
+      System.out.println("wrote " + out + ": " + nodes.size() + (nodes.size() == 1 ? " node ("
+          : " nodes (") + String.join(", ",
           new java.util.TreeSet<>(nodes.values())) + ") of chain " + chain + " at height " + m.height());
       return 0;
     }

@@ -188,6 +188,13 @@ class NetworkInitTest {
       assertThat(refused.oneLineError()).as(refused.out()).isTrue();
       assertThat(dir.resolve("keys/node.key")).as(e.getKey()).doesNotExist();
     }
+    CliTest.Run missing = CliTest.cli("init", "node", "--data", tmp.resolve("new-m").toString(),
+        "--org", "org2", "--node-id", "node2b", "--raft", "127.0.0.2:19191", "--genesis",
+        genesis, "--members", tmp.resolve("no-such-members.json").toString());
+    assertThat(missing.code()).isEqualTo(1);
+    assertThat(missing.out()).contains("no such file or directory: ")
+        .contains("no-such-members.json");
+    assertThat(missing.oneLineError()).as(missing.out()).isTrue();
     // --members without --running: a genesis member starts with the genesis's nodes
     CliTest.Run notRunning = CliTest.cli("init", "join", "--data",
         tmp.resolve("net/org2").toString(), "--genesis", genesis, "--members", good.toString());
