@@ -161,9 +161,9 @@ final class NetworkCommand implements Runnable {
       java.nio.file.Files.writeString(out, NetworkInit.membersJson(m).toPrettyString() + "\n");
       // what was written must read back as a members file
       NetworkInit.readMembers(out);
+      String ids = String.join(", ", new java.util.TreeSet<>(nodes.values()));
       System.out.println("wrote " + out + ": " + nodes.size() + (nodes.size() == 1 ? " node ("
-          : " nodes (") + String.join(", ",
-          new java.util.TreeSet<>(nodes.values())) + ") of chain " + chain + " at height " + m.height());
+          : " nodes (") + ids + ") of chain " + chain + " at height " + m.height());
       return 0;
     }
   }
