@@ -104,10 +104,10 @@ public final class Node implements AutoCloseable {
     if (height >= m.height()) {
       LOG.info("{}: {} is of height {}, and the ledger is at {}: its keys add nothing", name,
           NetworkInit.MEMBERS_FILE, m.height(), height);
-      return () -> ledger.nodeKeys().keySet();
+    } else {
+      LOG.info("{}: until the ledger reaches height {}, the Raft port also accepts the node"
+          + " keys of {}: {}", name, m.height(), NetworkInit.MEMBERS_FILE, m.nodes().values());
     }
-    LOG.info("{}: until the ledger reaches height {}, the Raft port also accepts the node keys"
-        + " of {}: {}", name, m.height(), NetworkInit.MEMBERS_FILE, m.nodes().values());
     java.util.Set<String> extra = java.util.Set.copyOf(m.nodes().keySet());
     return () -> {
       java.util.Set<String> own = ledger.nodeKeys().keySet();
