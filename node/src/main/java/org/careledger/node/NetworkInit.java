@@ -383,10 +383,19 @@ public final class NetworkInit {
 
   /** A TCP port on {@code host} that is free right now (for tests and benchmarks). */
   public static int freePort(String host) throws IOException {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1,
-        java.net.InetAddress.getByName(host))) {
-      return s.getLocalPort();
+    // below Linux's ephemeral range (32768 and up), from which the kernel also picks the local
+    // ports of outgoing connections: a port from there can be taken by one of those between
+    // now and the node's bind (seen as "Failed to bind" when several nodes start at once)
+    java.net.InetAddress address = java.net.InetAddress.getByName(host);
+    for (int attempt = 0; attempt < 500; attempt++) {
+      int port = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(12_000);
+      try (java.net.ServerSocket s = new java.net.ServerSocket(port, 1, address)) {
+        return port;
+      } catch (java.net.BindException e) {
+        // taken: try another
+      }
     }
+    throw new IOException("no free TCP port on " + host + " between 20000 and 31999");
   }
 
   /**
