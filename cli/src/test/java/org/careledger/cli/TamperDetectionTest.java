@@ -27,10 +27,10 @@ import org.rocksdb.DBOptions;
 import org.rocksdb.RocksDB;
 
 /**
- * 'careledger verify' passes on an intact ledger and, when one byte of stored data is changed
- * (a transaction, a state value, a block header, a log node, or a raw byte of a data file),
- * exits 3 naming the place; and a node refuses to start on such a ledger, rather than serve it
- * or pass it on.
+ * 'careledger verify' passes on an intact ledger and, when stored data is changed (a byte of a
+ * transaction, a state value, a block header, a log node or a data file, or a node signature
+ * swapped for another), exits 3 naming the place; and a node refuses to start on such a
+ * ledger, rather than serve it or pass it on.
  */
 class TamperDetectionTest {
   @TempDir static Path tmp;
@@ -78,6 +78,16 @@ class TamperDetectionTest {
 
   /** Flips the lowest bit of byte {@code at} (negative: from the end) of one stored value. */
   static void flip(Path dataDir, String family, byte[] key, int at) throws Exception {
+    rewrite(dataDir, family, key, v -> {
+      int i = at >= 0 ? at : v.length + at;
+      v[i] ^= 1;
+      return v;
+    });
+  }
+
+  /** Replaces one stored value by what {@code change} makes of it. */
+  static void rewrite(Path dataDir, String family, byte[] key,
+      java.util.function.UnaryOperator<byte[]> change) throws Exception {
     RocksDB.loadLibrary();
     List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
     for (String n : org.careledger.node.store.LedgerStore.FAMILIES) {
@@ -90,9 +100,7 @@ class TamperDetectionTest {
           org.careledger.node.store.LedgerStore.FAMILIES.indexOf(family));
       byte[] v = db.get(cf, key);
       assertThat(v).as("value to tamper with").isNotNull();
-      int i = at >= 0 ? at : v.length + at;
-      v[i] ^= 1;
-      db.put(cf, key, v);
+      db.put(cf, key, change.apply(v));
       handles.forEach(ColumnFamilyHandle::close);
     }
   }
@@ -147,6 +155,24 @@ class TamperDetectionTest {
     Object[] r = cli("verify", "--data", d.toString());
     assertThat(r[0]).isEqualTo(Main.VERIFY_FAILED);
     assertThat((String) r[1]).contains("block 13").contains("log node (1,6)");
+  }
+
+  @Test
+  void aNodeSignatureThatDoesNotVerifyIsNamed() throws Exception {
+    Path d = copy("signature");
+    // block 12 carries block 11's signature: the same node key, over another header
+    String sig11 = com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
+        .readTree(readBlock(d, 11)).at("/signatures/0/sig").asText();
+    rewrite(d, "blocks", u64(12), v -> {
+      String text = new String(v, StandardCharsets.UTF_8);
+      int at = text.indexOf("\"sig\":\"") + 7;
+      return (text.substring(0, at) + sig11 + text.substring(text.indexOf('"', at)))
+          .getBytes(StandardCharsets.UTF_8);
+    });
+    Object[] r = cli("verify", "--data", d.toString());
+    assertThat(r[0]).as((String) r[1]).isEqualTo(Main.VERIFY_FAILED);
+    assertThat((String) r[1]).contains("block 12: signature by node key")
+        .contains("does not verify");
   }
 
   /** Flips one bit in the middle of the largest file of the ledger whose name ends so. */

@@ -58,19 +58,23 @@ public final class LedgerVerifier {
   public static Report verify(LedgerStore store, byte[] genesis) {
     long[] counts = new long[2];
     byte[][] root = new byte[1][];
-    try {
-      run(store, genesis, counts, root);
-      return new Report(counts[0], counts[1], root[0], null);
-    } catch (Failure f) {
-      return new Report(counts[0], counts[1], null, f.getMessage());
+    try (Signatures sigs = new Signatures()) {
+      try {
+        run(store, genesis, counts, root, sigs);
+        return new Report(counts[0], counts[1], root[0], null);
+      } catch (Failure f) {
+        // a signature of this block or an earlier one that does not verify comes first
+        String earlier = sigs.firstProblemOrNull();
+        return new Report(counts[0], counts[1], null, earlier != null ? earlier : f.getMessage());
+      }
     } catch (RuntimeException e) {
       return new Report(counts[0], counts[1], null,
           "storage could not be read (" + e.getMessage() + ") after block " + (counts[0] - 1));
     }
   }
 
-  private static void run(LedgerStore store, byte[] genesis, long[] counts, byte[][] rootOut)
-      throws Failure {
+  private static void run(LedgerStore store, byte[] genesis, long[] counts, byte[][] rootOut,
+      Signatures sigs) throws Failure {
     String corruption = store.checksumProblemOrNull();
     if (corruption != null) {
       throw new Failure("storage checksum failure: " + corruption);
@@ -91,11 +95,10 @@ public final class LedgerVerifier {
     } catch (IllegalArgumentException e) {
       throw new Failure("block 0: " + e.getMessage());
     }
-    // transaction signatures are checked ahead of each block on every core (PreVerified); the
-    // replay still decides, in order, which key each transaction must verify under
-    PreVerified pre = new PreVerified();
-    Ledger ledger = new Ledger(g.ledger().chain(), pre, Ledger.orgIds(g.command()));
-    Block prev = checkBlock(store, 0, g.block(), state, null);
+    // every Ed25519 check runs on the pool beside the replay (Signatures); the replay decides,
+    // in order, which key each signature must verify under
+    Ledger ledger = new Ledger(g.ledger().chain(), sigs, Ledger.orgIds(g.command()));
+    Block prev = checkBlock(store, 0, g.block(), state, null, sigs);
     counts[0] = 1;
     counts[1] = 1;
     for (long h = 1; h <= height; h++) {
@@ -120,7 +123,7 @@ public final class LedgerVerifier {
         }
         txs.add(tx);
       }
-      pre.prepare(txs, state);
+      sigs.atBlock(h, sh.firstLeaf(), txs);
       Ledger.BlockResult r = ledger.executeBlock(state::get,
           new BlockProposal(sh.time(), sh.proposer(), txs), h, prev.header().hash(),
           prev.header().time(), appender);
@@ -131,9 +134,10 @@ public final class LedgerVerifier {
               + f.refusal().detail() + ")");
         }
       }
-      prev = checkBlock(store, h, r, state, stored);
+      prev = checkBlock(store, h, r, state, stored, sigs);
       counts[0]++;
       counts[1] += sh.txCount();
+      sigs.throwIfFailed();
     }
     if (store.logSize() != prev.header().logSize()) {
       throw new Failure("ledger metadata: log size " + store.logSize()
@@ -156,50 +160,109 @@ public final class LedgerVerifier {
       throw new Failure("state is missing " + (replayed.size() - seen[0])
           + " entries that the replay of the log produces");
     }
+    sigs.awaitAll();
     rootOut[0] = prev.header().logRoot();
   }
 
   /**
-   * Signature checks done ahead, in parallel: before a block is replayed, each of its
-   * transactions whose signer's key the state already holds is verified under that key. The
-   * replay asks for (transaction, public key) in order; a pair verified ahead is answered from
-   * here, anything else (a key registered in the same block, a self-enrollment, a key that
-   * changed) is verified then and there. A pair is only ever answered for the very key it was
-   * verified under, so the order of the replay decides, as without this.
+   * The Ed25519 checks, run on every core beside the replay. The replay asks, in order, whether
+   * a transaction verifies under the key it chose, and whether a block signature verifies under
+   * the node key it resolved; each check is queued on the pool with that very key, and the
+   * replay goes on as if it verified. Every "no" of a real check leads to a refusal, and a
+   * verified ledger holds no refused transaction, so the verdict is the same as checking each
+   * in turn: the ledger verifies only once every queued check has said yes. The replay waits
+   * for the oldest checks when too many are queued, and after each block reports a check that
+   * failed; a failed check from the block of a replay problem, or an earlier one, is named
+   * instead of that problem.
    */
-  private static final class PreVerified implements Ledger.SignatureCheck {
-    private final java.util.Set<java.nio.ByteBuffer> ok =
-        java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private static final class Signatures implements Ledger.SignatureCheck, AutoCloseable {
+    private static final int WINDOW = 4096;
+    private final java.util.concurrent.ExecutorService pool;
+    private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
+    private final Map<java.nio.ByteBuffer, Long> leaves = new HashMap<>();
+    private long block;
+    private String failed;
 
-    void prepare(List<byte[]> txs, Map<String, byte[]> state) {
-      ok.clear();
-      if (txs.size() < 16) {
-        return;
-      }
-      // the state is only read here; the replay writes it after this returns
-      txs.parallelStream().forEach(bytes -> {
-        if (!(org.careledger.core.tx.TxCodec.decode(bytes)
-            instanceof org.careledger.core.tx.TxCodec.Decoded.Ok d)) {
-          return;
-        }
-        Membership.KeyRecord key = Membership.key(state::get, d.tx().signer());
-        if (key != null && org.careledger.core.crypto.Ed25519.verify(key.publicKey(),
-            d.tx().signedBytes(), d.tx().signature())) {
-          ok.add(pair(d.tx().id(), key.publicKey()));
-        }
-      });
+    private record Pending(java.util.concurrent.Future<Boolean> ok, String problem) {}
+
+    Signatures() {
+      java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+      pool = java.util.concurrent.Executors.newFixedThreadPool(
+          Math.max(1, Runtime.getRuntime().availableProcessors()), r -> {
+            Thread t = new Thread(r, "verify-signatures-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+          });
     }
 
-    private static java.nio.ByteBuffer pair(byte[] txId, byte[] publicKey) {
-      byte[] b = Arrays.copyOf(txId, txId.length + publicKey.length);
-      System.arraycopy(publicKey, 0, b, txId.length, publicKey.length);
-      return java.nio.ByteBuffer.wrap(b);
+    /** The block the replay is at, and its transactions, for naming a failed check. */
+    void atBlock(long h, long firstLeaf, List<byte[]> txs) {
+      block = h;
+      leaves.clear();
+      for (int i = 0; i < txs.size(); i++) {
+        leaves.put(java.nio.ByteBuffer.wrap(Sha256.hash(txs.get(i))), firstLeaf + i);
+      }
     }
 
     @Override
     public boolean verify(org.careledger.core.tx.Transaction tx, byte[] publicKey) {
-      return ok.contains(pair(tx.id(), publicKey))
-          || Ledger.SignatureCheck.DIRECT.verify(tx, publicKey);
+      Long leaf = leaves.get(java.nio.ByteBuffer.wrap(tx.id()));
+      submit(publicKey, tx.signedBytes(), tx.signature(), "block " + block
+          + ": transaction at leaf " + (leaf == null ? "?" : leaf) + " is not valid on replay: "
+          + "bad-signature (signature does not verify with key " + tx.signer() + ")");
+      return true;
+    }
+
+    void submit(byte[] publicKey, byte[] message, byte[] sig, String problem) {
+      pending.add(new Pending(pool.submit(
+          () -> org.careledger.core.crypto.Ed25519.verify(publicKey, message, sig)), problem));
+      while (pending.size() > WINDOW) {
+        settle(pending.poll());
+      }
+    }
+
+    private void settle(Pending p) {
+      boolean ok;
+      try {
+        ok = p.ok().get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while checking signatures", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        ok = false;
+      }
+      if (!ok && failed == null) {
+        failed = p.problem();
+      }
+    }
+
+    /** Reports a check that has already failed. */
+    void throwIfFailed() throws Failure {
+      while (!pending.isEmpty() && pending.peek().ok().isDone()) {
+        settle(pending.poll());
+      }
+      if (failed != null) {
+        throw new Failure(failed);
+      }
+    }
+
+    /** Waits for every queued check and reports the first, in log order, that failed. */
+    void awaitAll() throws Failure {
+      if (firstProblemOrNull() != null) {
+        throw new Failure(failed);
+      }
+    }
+
+    String firstProblemOrNull() {
+      while (!pending.isEmpty()) {
+        settle(pending.poll());
+      }
+      return failed;
+    }
+
+    @Override
+    public void close() {
+      pool.shutdownNow();
     }
   }
 
@@ -217,7 +280,7 @@ public final class LedgerVerifier {
 
   /** Compares a replayed block with the stored one and applies its writes to the replay state. */
   private static Block checkBlock(LedgerStore store, long h, Ledger.BlockResult r,
-      Map<String, byte[]> state, Block storedOrNull) throws Failure {
+      Map<String, byte[]> state, Block storedOrNull, Signatures sigs) throws Failure {
     Block stored = storedOrNull != null ? storedOrNull : readBlock(store, h);
     BlockHeader want = r.header();
     BlockHeader got = stored.header();
@@ -252,11 +315,8 @@ public final class LedgerVerifier {
       if (id == null || id.role() != org.careledger.core.contract.Role.NODE) {
         throw new Failure("block " + h + ": signed by " + s.keyId() + ", which is not a node key");
       }
-      if (!org.careledger.core.crypto.Ed25519.verify(key.publicKey(), got.canonicalBytes(),
-          s.sig())) {
-        throw new Failure("block " + h + ": signature by node key " + s.keyId()
-            + " does not verify");
-      }
+      sigs.submit(key.publicKey(), got.canonicalBytes(), s.sig(),
+          "block " + h + ": signature by node key " + s.keyId() + " does not verify");
     }
     // in a network, each node signs what it applied and adds the others' cosignatures as they
     // arrive, so the proposer's own signature may not be here yet; it must be a node key
