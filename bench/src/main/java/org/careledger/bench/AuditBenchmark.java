@@ -3,7 +3,6 @@ package org.careledger.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -57,13 +56,18 @@ public final class AuditBenchmark {
   }
 
   private static Figures measure(Options o, boolean audit, PrintStream log) throws Exception {
-    Path dir = Files.createTempDirectory(o.workDir(), audit ? "audit-on" : "audit-off");
-    int raft;
-    try (ServerSocket s = new ServerSocket(0)) {
-      raft = s.getLocalPort();
+    Path dir = WorkDirs.create(o.workDir(), audit ? "audit-on" : "audit-off");
+    try {
+      return measure(o, audit, dir, log);
+    } finally {
+      WorkDirs.delete(dir);
     }
+  }
+
+  private static Figures measure(Options o, boolean audit, Path dir, PrintStream log)
+      throws Exception {
     NetworkInit.init(dir, new NetworkInit.Options("careledger-bench", "org1", "Bench", "admin",
-        "node1", "127.0.0.1:" + raft, "127.0.0.1:0", List.of(new NetworkInit.Member("org2",
+        "node1", "127.0.0.1:" + WorkDirs.raftPort(), "127.0.0.1:0", List.of(new NetworkInit.Member("org2",
             "Other"))), null, System.currentTimeMillis());
     if (!audit) {
       Path cfg = dir.resolve(NodeConfig.FILE);

@@ -5,7 +5,6 @@ import ca.uhn.fhir.validation.FhirValidator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,13 +71,22 @@ public final class FhirBenchmark {
     }
     log.printf("data: %d transaction bundles, %d resources per round, %d rounds%n",
         bundles.size(), perRound, o.repeats());
-    Path dir = Files.createTempDirectory(o.workDir(), "fhir-bench-node");
-    int raft;
-    try (ServerSocket s = new ServerSocket(0)) {
-      raft = s.getLocalPort();
+    Path dir = WorkDirs.create(o.workDir(), "fhir-bench-node");
+    try {
+      ingestAndRead(o, bundles, perRound, dir, log);
+    } finally {
+      WorkDirs.delete(dir);
     }
+    if (o.validations() > 0) {
+      validation(bundles, o.validations(), log);
+    }
+  }
+
+  private static void ingestAndRead(Options o, List<String> bundles, int perRound, Path dir,
+      PrintStream log) throws Exception {
     NetworkInit.init(dir, new NetworkInit.Options("careledger-bench", "org1", "Bench", "admin",
-        "node1", "127.0.0.1:" + raft, "127.0.0.1:0"), null, System.currentTimeMillis());
+        "node1", "127.0.0.1:" + WorkDirs.raftPort(), "127.0.0.1:0"), null,
+        System.currentTimeMillis());
     try (Node node = Node.start(NodeConfig.load(dir, null), null)) {
       // a service identity of the custodian: it writes, and reads under the treating rule
       // (every read commits its access event first); admins do not read PHI
@@ -138,9 +146,6 @@ public final class FhirBenchmark {
             + " PostgreSQL's%n", restRate / pgRate, importRate / pgRate,
             pct(lat, 0.99) / pct(pgLat, 0.99));
       }
-    }
-    if (o.validations() > 0) {
-      validation(bundles, o.validations(), log);
     }
   }
 

@@ -1,8 +1,6 @@
 package org.careledger.bench;
 
-import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -59,15 +57,13 @@ public final class LoadGenerator {
 
   public static Result run(Options o, java.io.PrintStream log) throws Exception {
     Node fresh = null;
+    Path dir = null;
     String url = o.nodeUrl();
     Ed25519.KeyPair admin;
     try {
       if (url == null) {
-        Path dir = Files.createTempDirectory(o.workDir(), "bench-node");
-        int raftPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-          raftPort = s.getLocalPort();
-        }
+        dir = WorkDirs.create(o.workDir(), "bench-node");
+        int raftPort = WorkDirs.raftPort();
         NetworkInit.init(dir, new NetworkInit.Options("careledger-bench", "org1", "Bench",
             "admin", "node1", "127.0.0.1:" + raftPort, "127.0.0.1:0"), null,
             System.currentTimeMillis());
@@ -90,6 +86,9 @@ public final class LoadGenerator {
     } finally {
       if (fresh != null) {
         fresh.close();
+      }
+      if (dir != null) {
+        WorkDirs.delete(dir);
       }
     }
   }

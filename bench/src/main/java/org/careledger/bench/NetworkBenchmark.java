@@ -31,8 +31,8 @@ public final class NetworkBenchmark {
     log.printf("baseline: raw Ed25519 verifications %.0f/s on all cores%n", raw);
     List<Row> rows = new ArrayList<>();
     for (int n : sizes) {
-      List<Path> dirs = network(Files.createTempDirectory(o.workDir(), "network-" + n + "-"),
-          n);
+      Path root = WorkDirs.create(o.workDir(), "network-" + n + "-");
+      List<Path> dirs = network(root, n);
       List<Node> nodes = new ArrayList<>();
       try {
         List<String> urls = startAll(dirs, nodes);
@@ -53,6 +53,7 @@ public final class NetworkBenchmark {
         for (Node node : nodes) {
           node.close();
         }
+        WorkDirs.delete(root);
       }
     }
     log.println();
@@ -88,8 +89,14 @@ public final class NetworkBenchmark {
   public static CatchUp catchUp(long transactions, boolean keepLog, LoadGenerator.Options o,
       PrintStream log) throws Exception {
     double raw = LoadGenerator.rawVerifyPerSecond(3);
-    Path root = Files.createTempDirectory(o.workDir(), "catch-up-");
-    List<Path> dirs = network(root, 3);
+    Path root = WorkDirs.create(o.workDir(), "catch-up-");
+    List<Path> dirs;
+    try {
+      dirs = network(root, 3);
+    } catch (java.io.IOException | RuntimeException e) {
+      WorkDirs.delete(root);
+      throw e;
+    }
     for (Path d : dirs) {
       Path f = d.resolve(NodeConfig.FILE);
       com.fasterxml.jackson.databind.node.ObjectNode c =
@@ -134,7 +141,7 @@ public final class NetworkBenchmark {
 
       nodes.remove(third);
       third.close();
-      deleteTree(dirs.get(2).resolve("ledger"));
+      WorkDirs.delete(dirs.get(2).resolve("ledger"));
       long t2 = System.nanoTime();
       third = Node.start(NodeConfig.load(dirs.get(2), null), null);
       nodes.add(third);
@@ -153,7 +160,7 @@ public final class NetworkBenchmark {
       for (Node node : nodes) {
         node.close();
       }
-      deleteTree(root);
+      WorkDirs.delete(root);
     }
   }
 
@@ -212,14 +219,6 @@ public final class NetworkBenchmark {
       Thread.sleep(100);
     }
     throw new IllegalStateException(url + " did not reach height " + height + " in an hour");
-  }
-
-  private static void deleteTree(Path dir) throws java.io.IOException {
-    try (var paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
   }
 
   private static void awaitLeader(List<String> urls) throws Exception {

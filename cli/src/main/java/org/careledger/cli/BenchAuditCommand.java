@@ -3,6 +3,7 @@ package org.careledger.cli;
 import java.nio.file.Files;
 import java.util.concurrent.Callable;
 import org.careledger.bench.AuditBenchmark;
+import org.careledger.bench.WorkDirs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -31,8 +32,13 @@ final class BenchAuditCommand implements Callable<Integer> {
     if (records < 1 || rate < 1 || seconds < 1 || clients < 1) {
       throw new IllegalArgumentException("all options must be positive");
     }
-    AuditBenchmark.run(new AuditBenchmark.Options(records, rate, seconds, clients,
-        Files.createTempDirectory("careledger-bench-audit")), System.out);
+    java.nio.file.Path work = Files.createTempDirectory("careledger-bench-audit");
+    try {
+      AuditBenchmark.run(new AuditBenchmark.Options(records, rate, seconds, clients, work),
+          System.out);
+    } finally {
+      WorkDirs.delete(work);
+    }
     return 0;
   }
 }

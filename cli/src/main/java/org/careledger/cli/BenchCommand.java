@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.careledger.bench.LoadGenerator;
+import org.careledger.bench.WorkDirs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -66,8 +67,12 @@ final class BenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--clients, --seconds and --signers must be positive");
     }
     Path work = Files.createTempDirectory("careledger-bench");
-    LoadGenerator.run(new LoadGenerator.Options(node, key, passphrase.orNull(), clients,
-        signers, seconds, warmup, rate, batch, ledgerSync, work), System.out);
+    try {
+      LoadGenerator.run(new LoadGenerator.Options(node, key, passphrase.orNull(), clients,
+          signers, seconds, warmup, rate, batch, ledgerSync, work), System.out);
+    } finally {
+      WorkDirs.delete(work);
+    }
     return 0;
   }
 }

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.careledger.bench.FhirBenchmark;
+import org.careledger.bench.WorkDirs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -45,8 +46,13 @@ final class BenchFhirCommand implements Callable<Integer> {
     if (repeats < 1 || threads < 1 || reads < 1 || validations < 0 || warmupRounds < 0) {
       throw new IllegalArgumentException("--repeats, --threads and --reads must be positive");
     }
-    FhirBenchmark.run(new FhirBenchmark.Options(bundles, repeats, warmupRounds, threads, reads, postgres,
-        validations, Files.createTempDirectory("careledger-bench-fhir")), System.out);
+    Path work = Files.createTempDirectory("careledger-bench-fhir");
+    try {
+      FhirBenchmark.run(new FhirBenchmark.Options(bundles, repeats, warmupRounds, threads, reads,
+          postgres, validations, work), System.out);
+    } finally {
+      WorkDirs.delete(work);
+    }
     return 0;
   }
 }

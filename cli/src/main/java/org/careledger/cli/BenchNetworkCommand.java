@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.careledger.bench.LoadGenerator;
 import org.careledger.bench.NetworkBenchmark;
+import org.careledger.bench.WorkDirs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -56,8 +57,12 @@ final class BenchNetworkCommand implements Callable<Integer> {
     }
     if (catchUp > 0) {
       Path work = Files.createTempDirectory("careledger-bench-catch-up");
-      NetworkBenchmark.catchUp(catchUp, keepRaftLog, new LoadGenerator.Options(null, null, null, clients, 16,
-          seconds, warmup, rate, batch, false, work), System.out);
+      try {
+        NetworkBenchmark.catchUp(catchUp, keepRaftLog, new LoadGenerator.Options(null, null,
+            null, clients, 16, seconds, warmup, rate, batch, false, work), System.out);
+      } finally {
+        WorkDirs.delete(work);
+      }
       return 0;
     }
     if (nodes.isEmpty() || nodes.stream().anyMatch(n -> n < 1 || n > 9) || clients < 1
@@ -66,9 +71,13 @@ final class BenchNetworkCommand implements Callable<Integer> {
           + " positive");
     }
     Path work = Files.createTempDirectory("careledger-bench-network");
-    NetworkBenchmark.run(nodes.stream().mapToInt(Integer::intValue).toArray(),
-        new LoadGenerator.Options(null, null, null, clients, 16, seconds, warmup, rate, batch,
-            false, work), System.out);
+    try {
+      NetworkBenchmark.run(nodes.stream().mapToInt(Integer::intValue).toArray(),
+          new LoadGenerator.Options(null, null, null, clients, 16, seconds, warmup, rate, batch,
+              false, work), System.out);
+    } finally {
+      WorkDirs.delete(work);
+    }
     return 0;
   }
 }
