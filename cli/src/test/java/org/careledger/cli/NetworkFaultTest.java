@@ -79,7 +79,7 @@ class NetworkFaultTest {
       // rebuilds it by applying the whole log again
       NodeProcess wiped = net.follower();
       wiped.stop();
-      deleteTree(wiped.dir.resolve("ledger"));
+      TestFiles.deleteTree(wiped.dir.resolve("ledger"));
       load.runFor(Duration.ofSeconds(2));
       wiped.start();
       net.check(load, "a follower lost its ledger and restarted");
@@ -145,14 +145,6 @@ class NetworkFaultTest {
       net.check(load, "rolling restart");
       load.stop();
       assertThat(load.acked()).isGreaterThan(300);
-    }
-  }
-
-  static void deleteTree(Path dir) throws java.io.IOException {
-    try (var paths = java.nio.file.Files.walk(dir)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        java.nio.file.Files.delete(p);
-      }
     }
   }
 

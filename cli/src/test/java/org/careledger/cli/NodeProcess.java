@@ -84,8 +84,7 @@ final class NodeProcess implements AutoCloseable {
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add(single ? "-Xmx512m" : "-Xmx384m");
     cmd.add("--enable-native-access=ALL-UNNAMED");
-    cmd.add("-cp");
-    cmd.add(classpath());
+    cmd.addAll(SharedClasses.get().jvmArgs());
     cmd.add("org.careledger.cli.Main");
     cmd.add("node");
     cmd.add("--data");
@@ -172,6 +171,100 @@ final class NodeProcess implements AutoCloseable {
 
   static String classpath() {
     return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+  }
+
+  /**
+   * The classpath of node processes, and a class-data-sharing archive of a node's start that
+   * every node process of this test run maps instead of loading and verifying the same
+   * thousands of classes (HAPI FHIR, Ratis, Jetty) again: made once per test run by one node
+   * that starts, commits a transaction and stops. The suite starts a hundred or so nodes, on two
+   * cores shared with the nodes already running. The JVM archives classes from jars only and
+   * refuses a classpath with a non-empty directory, so the module's class directory goes in a
+   * jar, and the tests' own classes, which no node uses, are left out. If the archive cannot be
+   * made, nodes run without one.
+   */
+  record SharedClasses(List<String> jvmArgs) {
+    private static SharedClasses made;
+
+    static synchronized SharedClasses get() throws Exception {
+      if (made == null) {
+        made = make();
+      }
+      return made;
+    }
+
+    private static SharedClasses make() throws Exception {
+      Path work = Files.createDirectories(Path.of("target", "node-processes").toAbsolutePath());
+      List<String> cp = new ArrayList<>();
+      for (String entry : classpath().split(File.pathSeparator)) {
+        Path p = Path.of(entry);
+        if (!Files.isDirectory(p)) {
+          cp.add(entry);
+        } else if (!p.endsWith("test-classes")) {
+          cp.add(jar(p, work.resolve(p.getParent().getFileName() + "-" + p.getFileName()
+              + ".jar")).toString());
+        }
+      }
+      String classpath = String.join(File.pathSeparator, cp);
+      Path archive = work.resolve("node-classes.jsa");
+      Files.deleteIfExists(archive);
+      Path training = Files.createTempDirectory(work, "training-");
+      try {
+        int http = freePort();
+        NetworkInit.init(training.resolve("node"), new NetworkInit.Options("careledger-test",
+            "org1", "Test Hospital", "admin", "node1", "127.0.0.1:" + freePort(),
+            "127.0.0.1:" + http), null, System.currentTimeMillis());
+        NodeProcess node = new NodeProcess(training.resolve("node"), http);
+        Path partial = work.resolve("node-classes.jsa.part");
+        node.process = new ProcessBuilder(javaBin().toString(), "-Xmx512m",
+            "--enable-native-access=ALL-UNNAMED", "-XX:ArchiveClassesAtExit=" + partial, "-cp",
+            classpath, "org.careledger.cli.Main", "node", "--data", node.dir.toString())
+            .redirectErrorStream(true).redirectOutput(node.log.toFile()).start();
+        try {
+          node.awaitHealthy(Duration.ofSeconds(90));
+          new org.careledger.client.ApiClient(node.url(), node.adminKey())
+              .submit(TxFixture.signedBy(node.adminKey()).bytes());
+        } finally {
+          node.stop();
+        }
+        // a node ends with 143 after SIGTERM; the JVM writes the archive as it exits
+        if ((node.process.exitValue() == 0 || node.process.exitValue() == 143)
+            && Files.size(partial) > 0) {
+          Files.move(partial, archive, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+      } catch (Exception | AssertionError e) {
+        System.err.println("node processes run without a class-data archive: " + e);
+      } finally {
+        TestFiles.deleteTree(training);
+      }
+      List<String> args = new ArrayList<>();
+      if (Files.exists(archive) && new ProcessBuilder(javaBin().toString(), "-Xshare:on",
+          "-XX:SharedArchiveFile=" + archive, "-cp", classpath, "-version")
+          .redirectErrorStream(true).redirectOutput(work.resolve("archive-check.log").toFile())
+          .start().waitFor() == 0) {
+        // -Xshare:on: the JVM maps the archive with this classpath or fails
+        args.add("-XX:SharedArchiveFile=" + archive);
+      } else {
+        System.err.println("node processes run without a class-data archive; see " + work);
+      }
+      args.add("-cp");
+      args.add(classpath);
+      return new SharedClasses(List.copyOf(args));
+    }
+
+    /** The classes under {@code dir}, in a jar. */
+    private static Path jar(Path dir, Path jar) throws IOException {
+      try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+          var files = Files.walk(dir)) {
+        for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+          out.putNextEntry(new java.util.jar.JarEntry(
+              dir.relativize(f).toString().replace(File.separatorChar, '/')));
+          Files.copy(f, out);
+          out.closeEntry();
+        }
+      }
+      return jar;
+    }
   }
 
   NodeProcess start() throws Exception {

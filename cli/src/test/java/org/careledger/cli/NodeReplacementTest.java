@@ -43,7 +43,7 @@ class NodeReplacementTest {
       Ed25519.KeyPair oldKey = KeyFile.read(n3.dir.resolve("keys/node.key"), null);
       n3.kill();
       n3.close();
-      NetworkFaultTest.deleteTree(n3.dir);
+      TestFiles.deleteTree(n3.dir);
       load.runFor(Duration.ofSeconds(2));
 
       // on a new machine, a new node for org3; its old id is refused at once

@@ -95,7 +95,7 @@ class SnapshotCatchUpTest {
       NodeProcess wiped = net.follower();
       wiped.stop();
       assertThat(raftLogStart(wiped)).isGreaterThan(1);
-      NetworkFaultTest.deleteTree(wiped.dir.resolve("ledger"));
+      TestFiles.deleteTree(wiped.dir.resolve("ledger"));
       load.runFor(Duration.ofSeconds(2));
       wiped.start();
       net.check(load, "a node that lost its ledger restarted");

@@ -23,4 +23,13 @@ final class TestFiles {
     }
     return dst;
   }
+
+  /** Deletes the tree at {@code dir}. */
+  static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
 }
