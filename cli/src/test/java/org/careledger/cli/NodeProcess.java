@@ -84,7 +84,7 @@ final class NodeProcess implements AutoCloseable {
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add(single ? "-Xmx512m" : "-Xmx384m");
     cmd.add("--enable-native-access=ALL-UNNAMED");
-    cmd.addAll(SharedClasses.get().jvmArgs());
+    cmd.addAll(NodeJvm.get().jvmArgs());
     cmd.add("org.careledger.cli.Main");
     cmd.add("node");
     cmd.add("--data");
@@ -174,27 +174,32 @@ final class NodeProcess implements AutoCloseable {
   }
 
   /**
-   * The classpath of node processes, and a class-data-sharing archive of a node's start that
-   * every node process of this test run maps instead of loading and verifying the same
-   * thousands of classes (HAPI FHIR, Ratis, Jetty) again: made once per test run by one node
-   * that starts, commits a transaction and stops. The suite starts a hundred or so nodes, on two
+   * How node processes run: RocksDB's JNI library from the build, the classpath, and a
+   * class-data-sharing archive of a node's start that every node process of this test run maps
+   * instead of loading and verifying the same thousands of classes (HAPI FHIR, Ratis, Jetty)
+   * again: made once per test run by one node that starts, commits a transaction and stops. The suite starts a hundred or so nodes, on two
    * cores shared with the nodes already running. The JVM archives classes from jars only and
    * refuses a classpath with a non-empty directory, so the module's class directory goes in a
    * jar, and the tests' own classes, which no node uses, are left out. If the archive cannot be
    * made, nodes run without one.
    */
-  record SharedClasses(List<String> jvmArgs) {
-    private static SharedClasses made;
+  record NodeJvm(List<String> jvmArgs) {
+    private static NodeJvm made;
 
-    static synchronized SharedClasses get() throws Exception {
+    static synchronized NodeJvm get() throws Exception {
       if (made == null) {
         made = make();
       }
       return made;
     }
 
-    private static SharedClasses make() throws Exception {
+    private static NodeJvm make() throws Exception {
       Path work = Files.createDirectories(Path.of("target", "node-processes").toAbsolutePath());
+      // RocksDB's JNI library as the build unpacked it; otherwise each node process extracts a
+      // 15 MB copy into the temp dir, which stays there when the test kills the process
+      Path unpacked = Path.of("target", "native").toAbsolutePath();
+      List<String> nativeLibs = Files.isDirectory(unpacked)
+          ? List.of("-Djava.library.path=" + unpacked) : List.of();
       List<String> cp = new ArrayList<>();
       for (String entry : classpath().split(File.pathSeparator)) {
         Path p = Path.of(entry);
@@ -216,10 +221,13 @@ final class NodeProcess implements AutoCloseable {
             "127.0.0.1:" + http), null, System.currentTimeMillis());
         NodeProcess node = new NodeProcess(training.resolve("node"), http);
         Path partial = work.resolve("node-classes.jsa.part");
-        node.process = new ProcessBuilder(javaBin().toString(), "-Xmx512m",
-            "--enable-native-access=ALL-UNNAMED", "-XX:ArchiveClassesAtExit=" + partial, "-cp",
-            classpath, "org.careledger.cli.Main", "node", "--data", node.dir.toString())
-            .redirectErrorStream(true).redirectOutput(node.log.toFile()).start();
+        List<String> cmd = new ArrayList<>(List.of(javaBin().toString(), "-Xmx512m",
+            "--enable-native-access=ALL-UNNAMED", "-XX:ArchiveClassesAtExit=" + partial));
+        cmd.addAll(nativeLibs);
+        cmd.addAll(List.of("-cp", classpath, "org.careledger.cli.Main", "node", "--data",
+            node.dir.toString()));
+        node.process = new ProcessBuilder(cmd).redirectErrorStream(true)
+            .redirectOutput(node.log.toFile()).start();
         try {
           node.awaitHealthy(Duration.ofSeconds(90));
           new org.careledger.client.ApiClient(node.url(), node.adminKey())
@@ -237,7 +245,7 @@ final class NodeProcess implements AutoCloseable {
       } finally {
         TestFiles.deleteTree(training);
       }
-      List<String> args = new ArrayList<>();
+      List<String> args = new ArrayList<>(nativeLibs);
       if (Files.exists(archive) && new ProcessBuilder(javaBin().toString(), "-Xshare:on",
           "-XX:SharedArchiveFile=" + archive, "-cp", classpath, "-version")
           .redirectErrorStream(true).redirectOutput(work.resolve("archive-check.log").toFile())
@@ -249,7 +257,7 @@ final class NodeProcess implements AutoCloseable {
       }
       args.add("-cp");
       args.add(classpath);
-      return new SharedClasses(List.copyOf(args));
+      return new NodeJvm(List.copyOf(args));
     }
 
     /** The classes under {@code dir}, in a jar. */
