@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
         + " takes effect when admins of a majority of the member organizations approved it.",
     subcommands = {NetworkCommand.ProposeAdd.class, NetworkCommand.ProposeRemove.class,
         NetworkCommand.ProposeReplaceNode.class, NetworkCommand.Approve.class,
-        NetworkCommand.Proposals.class, NetworkCommand.Members.class})
+        NetworkCommand.Proposals.class, NetworkCommand.Members.class,
+        NetworkCommand.Leader.class})
 final class NetworkCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -164,6 +165,26 @@ final class NetworkCommand implements Runnable {
       String ids = String.join(", ", new java.util.TreeSet<>(nodes.values()));
       System.out.println("wrote " + out + ": " + nodes.size() + (nodes.size() == 1 ? " node ("
           : " nodes (") + ids + ") of chain " + chain + " at height " + m.height());
+      return 0;
+    }
+  }
+
+  @picocli.CommandLine.Command(name = "leader", mixinStandardHelpOptions = true,
+      description = "Hand the Raft leadership to another node of the group, before maintenance"
+          + " on the leader's machine, say (an admin of a member organization).")
+  static final class Leader implements Callable<Integer> {
+    @Mixin Options.Client client;
+
+    @Option(names = "--to", required = true, description = "The node id that is to lead.")
+    String to;
+
+    @Override
+    public Integer call() throws Exception {
+      var o = org.careledger.core.json.CanonicalJson.object();
+      o.put("node", to);
+      JsonNode r = client.connect(client.loadKey()).post("/api/v1/network/leader",
+          org.careledger.core.json.CanonicalJson.canonicalize(o));
+      System.out.println(r.get("leader").asText() + " leads");
       return 0;
     }
   }

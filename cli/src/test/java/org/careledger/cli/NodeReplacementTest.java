@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * network is younger than its first snapshot, so the new node catches up by replaying the
  * leader's whole log. Then, with the new node leading, a fourth organization joins: its node
  * starts from the genesis, which does not know the leader's key, and follows it through the
- * members file an admin exported.
+ * members file an admin exported. A member that was down meanwhile comes back while the fourth
+ * node leads, and follows it through the same file put in its data dir.
  */
 class NodeReplacementTest {
   @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) Path tmp;
@@ -149,20 +150,58 @@ class NodeReplacementTest {
           genesis, "--members", members.toString());
       NodeProcess n4 = NodeProcess.existingOfNetwork(org4);
       n4.launch();
-      GovernanceTest.ok("network", "propose-add", "--node", n1.url(), "--key",
+      // node1 is down while org4 joins: its ledger will not know node4's key either
+      n1.stop();
+      GovernanceTest.ok("network", "propose-add", "--node", n2.url(), "--key",
           GovernanceTest.key(n1), "--org-file", org4.resolve("org.json").toString(), "--reason",
           "a new laboratory", "--id", "add-org4");
       GovernanceTest.ok("network", "approve", "--node", n2.url(), "--key",
           GovernanceTest.key(n2), "--id", "add-org4");
       n4.awaitHealthy(Duration.ofSeconds(120));
       GovernanceTest.await("node4 holds the ledger", () -> GovernanceTest.height(n4)
-          >= GovernanceTest.height(n1) - 5 && GovernanceTest.height(n4) > 0);
+          >= GovernanceTest.height(n2) - 5 && GovernanceTest.height(n4) > 0);
       String followed = n4.logText().lines().filter(l -> l.contains("leader is now node"))
           .findFirst().orElse("");
       assertThat(followed).as("the first leader node4 followed").endsWith("leader is now node3b");
       assertThat(n4.logText()).contains("also accepts the node keys of members.json");
+
+      // node4 leads when node1 comes back (three of four are up, so an admin hands it the
+      // leadership rather than freezing the leader); node1 gets the members file in its dir
+      CliTest.Run nobody = CliTest.cli("network", "leader", "--node", n2.url(), "--key",
+          GovernanceTest.key(n2), "--to", "node9");
+      assertThat(nobody.code()).as(nobody.out()).isEqualTo(Main.FAILED);
+      assertThat(nobody.oneLineError()).as(nobody.out()).isTrue();
+      assertThat(nobody.out()).contains("node9 is not a member of the Raft group");
+      // only an admin moves the leadership, and only to a node id
+      Ed25519.KeyPair service = Ed25519.KeyPair.generate();
+      new ApiClient(n2.url(), n2.adminKey()).submit(TxFixture.signedBy(n2.adminKey())
+          .command(new org.careledger.core.contract.Command.Register("ops-service",
+              org.careledger.core.contract.Role.SERVICE, service.publicKey(), null)).bytes());
+      assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(
+          org.careledger.client.ApiException.class, () -> new ApiClient(n2.url(), service)
+              .post("/api/v1/network/leader", "{\"node\":\"node4\"}".getBytes())).status())
+          .isEqualTo(403);
+      assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(
+          org.careledger.client.ApiException.class, () -> new ApiClient(n2.url(), n2.adminKey())
+              .post("/api/v1/network/leader", "{}".getBytes())).status()).isEqualTo(400);
+      assertThat(GovernanceTest.ok("network", "leader", "--node", n2.url(), "--key",
+          GovernanceTest.key(n2), "--to", "node4").out()).contains("node4 leads");
+      assertThat(new ApiClient(n4.url(), null).getPublic("/health").path("leader").asBoolean())
+          .as("node4 leads").isTrue();
+      assertThat(GovernanceTest.ok("network", "members", "--node", n2.url(), "--key",
+          GovernanceTest.key(n2), "--out", n1.dir.resolve("members.json").toString()).out())
+          .contains("4 nodes (node1, node2, node3b, node4)");
+      int before = n1.logText().length();
+      n1.start();
+      GovernanceTest.await("node1 catches up", () -> GovernanceTest.height(n1)
+          >= GovernanceTest.height(n2) - 5);
+      String restarted = n1.logText().substring(before);
+      assertThat(restarted).contains("also accepts the node keys of members.json")
+          .doesNotContain("refused a Raft TLS peer");
+      assertThat(restarted.lines().filter(l -> l.contains("leader is now node")).findFirst()
+          .orElse("")).as("the first leader node1 followed again").endsWith("leader is now node4");
       nodes.add(n4);
-      net.check(load, "org4 joined while node3b leads");
+      net.check(load, "org4 joined while node3b leads and node1 was down; node4 leads");
       load.stop();
     }
   }

@@ -212,6 +212,7 @@ public final class Node implements AutoCloseable {
         ordering::isLeader, metrics);
     api.leaderId(ordering::leaderIdOrNull);
     api.network(ordering::health);
+    api.leaderTransfer(nodeId -> ordering.transferLeadership(nodeId, 10_000));
     api.verifiedAtStart(verifyResult(verified, verifyMs, verifiedAt,
         config.verifyOnStart()));
     Vault vault = Vault.open(config.vaultKeysFile(), passphraseOrNull);

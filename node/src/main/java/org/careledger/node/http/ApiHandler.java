@@ -128,6 +128,17 @@ public final class ApiHandler extends Handler.Abstract {
     this.corsOrigins = java.util.Set.copyOf(origins);
   }
 
+  /** Hands the Raft leadership to a member node ({@code POST /api/v1/network/leader}). */
+  public interface LeaderTransfer {
+    void to(String nodeId) throws java.io.IOException;
+  }
+
+  private LeaderTransfer leaderTransfer;
+
+  public void leaderTransfer(LeaderTransfer t) {
+    this.leaderTransfer = t;
+  }
+
   /** Where health and status learn the current Raft leader's node id. */
   public void leaderId(java.util.function.Supplier<String> source) {
     this.leaderId = source;
@@ -208,6 +219,11 @@ public final class ApiHandler extends Handler.Abstract {
       if (path.equals("/api/v1/transactions")) {
         requireMethod(method, HttpMethod.POST);
         submit(request, response, callback);
+        return true;
+      }
+      if (path.equals("/api/v1/network/leader") && leaderTransfer != null) {
+        requireMethod(method, HttpMethod.POST);
+        transferLeader(request, response, callback, session);
         return true;
       }
       if (path.equals("/api/v1/transactions/batch")) {
@@ -460,6 +476,45 @@ public final class ApiHandler extends Handler.Abstract {
             new Problem(500, "internal", "Internal error", "the node could not answer"));
       }
     });
+  }
+
+  /** An admin of a member organization asks for the leadership to move to {@code node}. */
+  private void transferLeader(Request request, Response response, Callback callback,
+      TokenService.Session session) throws Exception {
+    if (session.role() != org.careledger.core.contract.Role.ADMIN
+        || Membership.removedOrg(ledger.store().state(), session.org())) {
+      throw new Problem(403, "role-not-allowed", "Not allowed",
+          "only an admin of a member organization moves the Raft leadership");
+    }
+    byte[] body;
+    try {
+      body = Content.Source.asByteArrayAsync(request, 4096).get(30,
+          java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new Problem(413, "too-large", "Body too large", "send {\"node\": NODE-ID}");
+    }
+    String node;
+    try {
+      node = CanonicalJson.parse(body).path("node").textValue();
+    } catch (CanonicalJson.InvalidJsonException e) {
+      node = null;
+    }
+    if (node == null || !node.matches("[a-zA-Z0-9._-]{1,64}")) {
+      throw new Problem(400, "invalid-request", "Invalid request",
+          "send {\"node\": NODE-ID}, the id of a node in the Raft group");
+    }
+    try {
+      leaderTransfer.to(node);
+    } catch (IllegalArgumentException e) {
+      throw new Problem(404, "not-found", "No such node", e.getMessage());
+    } catch (java.io.IOException e) {
+      throw new Problem(503, "unavailable", "Leadership not moved", e.getMessage());
+    }
+    LOG.info("{}: {} of {} moved the Raft leadership to {}", nodeName, session.identity(),
+        session.org(), node);
+    ObjectNode o = CanonicalJson.object();
+    o.put("leader", node);
+    json(response, callback, 200, o);
   }
 
   static Problem refusal(Refusal r) {

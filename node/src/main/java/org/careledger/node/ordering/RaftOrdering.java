@@ -667,6 +667,30 @@ public final class RaftOrdering implements AutoCloseable {
   }
 
   /** The current Raft leader's node id, or null while there is none known. */
+  /**
+   * Hands the leadership to {@code nodeId}, a current member of the Raft group (before
+   * maintenance on the leader's machine, say, so that the network need not wait out an election
+   * timeout): the leader brings it up to date and tells it to start an election at once. Returns
+   * once it leads; {@link IllegalArgumentException} when it is not a member, {@link IOException}
+   * when it did not take over within {@code timeoutMs}.
+   */
+  public void transferLeadership(String nodeId, long timeoutMs) throws IOException {
+    if (currentPeers().stream().noneMatch(p -> p.getId().toString().equals(nodeId))) {
+      throw new IllegalArgumentException("node " + nodeId + " is not a member of the Raft group");
+    }
+    org.apache.ratis.protocol.RaftClientReply r;
+    try {
+      r = client.admin().transferLeadership(RaftPeerId.valueOf(nodeId), timeoutMs);
+    } catch (IOException e) {
+      throw new IOException("leadership was not handed to " + nodeId + ": " + e.getMessage(), e);
+    }
+    if (!r.isSuccess()) {
+      throw new IOException("leadership was not handed to " + nodeId
+          + (r.getException() == null ? "" : ": " + r.getException().getMessage()));
+    }
+    LOG.info("{}: leadership handed to {} on request", nodeName, nodeId);
+  }
+
   public String leaderIdOrNull() {
     RaftPeerId id = leaderOrNull();
     return id == null ? null : id.toString();
