@@ -171,7 +171,7 @@ class TamperDetectionTest {
     });
     Object[] r = cli("verify", "--data", d.toString());
     assertThat(r[0]).as((String) r[1]).isEqualTo(Main.VERIFY_FAILED);
-    assertThat((String) r[1]).contains("block 12: signature by node key")
+    assertThat((String) r[1]).contains("after 12 good blocks: block 12: signature by node key")
         .contains("does not verify");
   }
 

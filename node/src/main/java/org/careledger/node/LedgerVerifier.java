@@ -63,9 +63,11 @@ public final class LedgerVerifier {
         run(store, genesis, counts, root, sigs);
         return new Report(counts[0], counts[1], root[0], null);
       } catch (Failure f) {
-        // a signature of this block or an earlier one that does not verify comes first
-        String earlier = sigs.firstProblemOrNull();
-        return new Report(counts[0], counts[1], null, earlier != null ? earlier : f.getMessage());
+        // a signature of this block or an earlier one that does not verify comes first; the
+        // good blocks and transactions are those before its block
+        Signatures.Failed earlier = sigs.firstFailedOrNull();
+        return earlier == null ? new Report(counts[0], counts[1], null, f.getMessage())
+            : new Report(earlier.block(), earlier.firstLeaf(), null, earlier.problem());
       }
     } catch (RuntimeException e) {
       return new Report(counts[0], counts[1], null,
@@ -181,9 +183,13 @@ public final class LedgerVerifier {
     private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
     private final Map<java.nio.ByteBuffer, Long> leaves = new HashMap<>();
     private long block;
-    private String failed;
+    private long firstLeaf;
+    private Failed failed;
 
-    private record Pending(java.util.concurrent.Future<Boolean> ok, String problem) {}
+    /** A check that said no: its block, that block's first leaf, and what to report. */
+    record Failed(long block, long firstLeaf, String problem) {}
+
+    private record Pending(java.util.concurrent.Future<Boolean> ok, Failed ifNot) {}
 
     Signatures() {
       java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
@@ -198,6 +204,7 @@ public final class LedgerVerifier {
     /** The block the replay is at, and its transactions, for naming a failed check. */
     void atBlock(long h, long firstLeaf, List<byte[]> txs) {
       block = h;
+      this.firstLeaf = firstLeaf;
       leaves.clear();
       for (int i = 0; i < txs.size(); i++) {
         leaves.put(java.nio.ByteBuffer.wrap(Sha256.hash(txs.get(i))), firstLeaf + i);
@@ -215,7 +222,8 @@ public final class LedgerVerifier {
 
     void submit(byte[] publicKey, byte[] message, byte[] sig, String problem) {
       pending.add(new Pending(pool.submit(
-          () -> org.careledger.core.crypto.Ed25519.verify(publicKey, message, sig)), problem));
+          () -> org.careledger.core.crypto.Ed25519.verify(publicKey, message, sig)),
+          new Failed(block, firstLeaf, problem)));
       while (pending.size() > WINDOW) {
         settle(pending.poll());
       }
@@ -232,7 +240,7 @@ public final class LedgerVerifier {
         ok = false;
       }
       if (!ok && failed == null) {
-        failed = p.problem();
+        failed = p.ifNot();
       }
     }
 
@@ -242,18 +250,18 @@ public final class LedgerVerifier {
         settle(pending.poll());
       }
       if (failed != null) {
-        throw new Failure(failed);
+        throw new Failure(failed.problem());
       }
     }
 
     /** Waits for every queued check and reports the first, in log order, that failed. */
     void awaitAll() throws Failure {
-      if (firstProblemOrNull() != null) {
-        throw new Failure(failed);
+      if (firstFailedOrNull() != null) {
+        throw new Failure(failed.problem());
       }
     }
 
-    String firstProblemOrNull() {
+    Failed firstFailedOrNull() {
       while (!pending.isEmpty()) {
         settle(pending.poll());
       }
