@@ -181,15 +181,36 @@ public final class LedgerVerifier {
     private static final int WINDOW = 4096;
     private final java.util.concurrent.ExecutorService pool;
     private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
-    private final Map<java.nio.ByteBuffer, Long> leaves = new HashMap<>();
     private long block;
     private long firstLeaf;
+    private List<byte[]> txs = List.of();
     private Failed failed;
 
     /** A check that said no: its block, that block's first leaf, and what to report. */
     record Failed(long block, long firstLeaf, String problem) {}
 
-    private record Pending(java.util.concurrent.Future<Boolean> ok, Failed ifNot) {}
+    /**
+     * One queued check: of a transaction's signature ({@code tx}) or of a node signature on
+     * the block's header ({@code nodeKeyId}); what to report is only worked out if it fails.
+     */
+    private record Pending(java.util.concurrent.Future<Boolean> ok, long block, long firstLeaf,
+        List<byte[]> txs, org.careledger.core.tx.Transaction tx, String nodeKeyId) {
+      Failed failed() {
+        if (tx == null) {
+          return new Failed(block, firstLeaf, "block " + block + ": signature by node key "
+              + nodeKeyId + " does not verify");
+        }
+        String leaf = "?";
+        for (int i = 0; i < txs.size(); i++) {
+          if (Arrays.equals(Sha256.hash(txs.get(i)), tx.id())) {
+            leaf = Long.toString(firstLeaf + i);
+          }
+        }
+        return new Failed(block, firstLeaf, "block " + block + ": transaction at leaf " + leaf
+            + " is not valid on replay: bad-signature (signature does not verify with key "
+            + tx.signer() + ")");
+      }
+    }
 
     Signatures() {
       java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
@@ -205,25 +226,25 @@ public final class LedgerVerifier {
     void atBlock(long h, long firstLeaf, List<byte[]> txs) {
       block = h;
       this.firstLeaf = firstLeaf;
-      leaves.clear();
-      for (int i = 0; i < txs.size(); i++) {
-        leaves.put(java.nio.ByteBuffer.wrap(Sha256.hash(txs.get(i))), firstLeaf + i);
-      }
+      this.txs = txs;
     }
 
     @Override
     public boolean verify(org.careledger.core.tx.Transaction tx, byte[] publicKey) {
-      Long leaf = leaves.get(java.nio.ByteBuffer.wrap(tx.id()));
-      submit(publicKey, tx.signedBytes(), tx.signature(), "block " + block
-          + ": transaction at leaf " + (leaf == null ? "?" : leaf) + " is not valid on replay: "
-          + "bad-signature (signature does not verify with key " + tx.signer() + ")");
+      queue(publicKey, tx.signedBytes(), tx.signature(), tx, null);
       return true;
     }
 
-    void submit(byte[] publicKey, byte[] message, byte[] sig, String problem) {
+    /** A node signature on the current block's header. */
+    void nodeSignature(byte[] publicKey, byte[] header, byte[] sig, String keyId) {
+      queue(publicKey, header, sig, null, keyId);
+    }
+
+    private void queue(byte[] publicKey, byte[] message, byte[] sig,
+        org.careledger.core.tx.Transaction tx, String nodeKeyId) {
       pending.add(new Pending(pool.submit(
-          () -> org.careledger.core.crypto.Ed25519.verify(publicKey, message, sig)),
-          new Failed(block, firstLeaf, problem)));
+          () -> org.careledger.core.crypto.Ed25519.verify(publicKey, message, sig)), block,
+          firstLeaf, txs, tx, nodeKeyId));
       while (pending.size() > WINDOW) {
         settle(pending.poll());
       }
@@ -240,7 +261,7 @@ public final class LedgerVerifier {
         ok = false;
       }
       if (!ok && failed == null) {
-        failed = p.ifNot();
+        failed = p.failed();
       }
     }
 
@@ -323,8 +344,7 @@ public final class LedgerVerifier {
       if (id == null || id.role() != org.careledger.core.contract.Role.NODE) {
         throw new Failure("block " + h + ": signed by " + s.keyId() + ", which is not a node key");
       }
-      sigs.submit(key.publicKey(), got.canonicalBytes(), s.sig(),
-          "block " + h + ": signature by node key " + s.keyId() + " does not verify");
+      sigs.nodeSignature(key.publicKey(), got.canonicalBytes(), s.sig(), s.keyId());
     }
     // in a network, each node signs what it applied and adds the others' cosignatures as they
     // arrive, so the proposer's own signature may not be here yet; it must be a node key
