@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import org.careledger.client.ApiClient;
 import org.careledger.core.contract.Command;
 import org.careledger.core.contract.Role;
@@ -110,6 +111,46 @@ abstract class LedgerCoreSuite extends BackendSuite {
     cmd.put("digest", "00".repeat(32));
     cmd.put("label", "x".repeat(TxCodec.MAX_TX_BYTES));
     assertRefused(TxFixture.signedBy(practitioner).command(cmd).bytes(), 413, "too-large");
+  }
+
+  /**
+   * Sends headers that declare {@code declared} body bytes, then only {@code sent}, then ends
+   * its side of the connection; returns the status line and the body of the answer.
+   */
+  static String[] truncatedPost(String path, int declared, byte[] sent) throws Exception {
+    URI u = URI.create(node.url());
+    try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+      s.setSoTimeout(20_000);
+      String head = "POST " + path + " HTTP/1.1\r\nHost: " + u.getAuthority()
+          + "\r\nAuthorization: Bearer " + admin.token()
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + declared
+          + "\r\nConnection: close\r\n\r\n";
+      s.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().write(sent);
+      s.getOutputStream().flush();
+      s.shutdownOutput();
+      String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      return new String[] {answer.substring(0, answer.indexOf("\r\n")),
+          answer.substring(answer.indexOf("\r\n\r\n") + 4)};
+    }
+  }
+
+  @Test
+  void aBodyThatEndsBeforeItsLengthIsABadRequest() throws Exception {
+    byte[] tx = TxFixture.signedBy(practitioner).bytes();
+    byte[] half = Arrays.copyOf(tx, tx.length / 2);
+    for (String path : List.of("/api/v1/transactions", "/api/v1/transactions/batch",
+        "/api/v1/network/leader")) {
+      long before = logSize();
+      String[] answer = truncatedPost(path, tx.length, half);
+      assertThat(answer[0]).as(path).contains(" 400 ");
+      JsonNode p = JSON.readTree(answer[1]);
+      assertThat(p.get("type").asText()).as(path)
+          .isEqualTo("urn:careledger:problem:incomplete-body");
+      assertThat(p.get("detail").asText()).as(path)
+          .isEqualTo("the request body ended before the length it declared");
+      assertThat(logSize()).as(path).isEqualTo(before);
+    }
   }
 
   @Test

@@ -257,6 +257,39 @@ public final class ApiHandler extends Handler.Abstract {
     return true;
   }
 
+  /** How long a request body may take to arrive. */
+  static final int BODY_SECONDS = 30;
+
+  /**
+   * The problem for a request body that could not be read: 408 if it did not arrive within
+   * {@value #BODY_SECONDS} s, 400 if it ended before the length it declared, and otherwise 413
+   * with {@code tooLargeCode} (it is larger than {@code max} bytes).
+   */
+  static Problem unreadBody(Throwable err, long max, String tooLargeCode, String title) {
+    for (Throwable t = err; t != null; t = t.getCause()) {
+      if (t instanceof TimeoutException) {
+        return new Problem(408, "body-timeout", title,
+            "the request body did not arrive within " + BODY_SECONDS + " s");
+      }
+      if (t instanceof java.io.EOFException) {
+        return new Problem(400, "incomplete-body", title,
+            "the request body ended before the length it declared");
+      }
+    }
+    return new Problem(413, tooLargeCode, title, "the request body exceeds " + max + " bytes");
+  }
+
+  /** Reads a small request body (at most {@code max} bytes) or throws its {@link Problem}. */
+  static byte[] smallBody(Request request, int max, String title) throws InterruptedException {
+    try {
+      return Content.Source.asByteArrayAsync(request, max).get(BODY_SECONDS, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      throw unreadBody(e, max, "too-large", title);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw unreadBody(e.getCause(), max, "too-large", title);
+    }
+  }
+
   private PatientApi patients;
   private boolean auditReads = true;
 
@@ -347,9 +380,8 @@ public final class ApiHandler extends Handler.Abstract {
         .whenComplete((bytes, err) -> {
           try {
             if (err != null) {
-              throw new Problem(413, Refusal.Reason.TOO_LARGE.code(), "Transaction refused",
-                  "the request body could not be read or exceeds " + TxCodec.MAX_TX_BYTES
-                      + " bytes");
+              throw unreadBody(err, TxCodec.MAX_TX_BYTES, Refusal.Reason.TOO_LARGE.code(),
+                  "Transaction refused");
             }
             admitAndWait(bytes, start, response, callback);
           } catch (Problem p) {
@@ -435,8 +467,8 @@ public final class ApiHandler extends Handler.Abstract {
     Content.Source.asByteArrayAsync(request, MAX_BATCH_BYTES + 1).whenComplete((body, err) -> {
       try {
         if (err != null) {
-          throw new Problem(413, Refusal.Reason.TOO_LARGE.code(), "Batch refused",
-              "the request body could not be read or exceeds " + MAX_BATCH_BYTES + " bytes");
+          throw unreadBody(err, MAX_BATCH_BYTES, Refusal.Reason.TOO_LARGE.code(),
+              "Batch refused");
         }
         List<byte[]> lines = new ArrayList<>();
         int from = 0;
@@ -486,13 +518,7 @@ public final class ApiHandler extends Handler.Abstract {
       throw new Problem(403, "role-not-allowed", "Not allowed",
           "only an admin of a member organization moves the Raft leadership");
     }
-    byte[] body;
-    try {
-      body = Content.Source.asByteArrayAsync(request, 4096).get(30,
-          java.util.concurrent.TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new Problem(413, "too-large", "Body too large", "send {\"node\": NODE-ID}");
-    }
+    byte[] body = smallBody(request, 4096, "Leadership not moved");
     String node;
     try {
       node = CanonicalJson.parse(body).path("node").textValue();

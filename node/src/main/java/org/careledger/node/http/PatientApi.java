@@ -38,7 +38,6 @@ import org.careledger.node.fhir.FhirSetup;
 import org.careledger.node.fhir.PatientRecords;
 import org.careledger.node.fhir.RecordStore;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Blocker;
@@ -787,13 +786,8 @@ final class PatientApi {
     ledger.store().scanState(prefix, visitor);
   }
 
-  private static byte[] body(Request request) throws Exception {
-    try {
-      return Content.Source.asByteArrayAsync(request, MAX_BODY).get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw new ApiHandler.Problem(413, "too-large", "Body too large",
-          "the request body could not be read or exceeds " + MAX_BODY + " bytes");
-    }
+  private static byte[] body(Request request) throws InterruptedException {
+    return ApiHandler.smallBody(request, MAX_BODY, "Request refused");
   }
 
   private static JsonNode json(byte[] body) {
