@@ -33,6 +33,16 @@ class FhirIntegrityTest {
   }
 
   static void withVault(Path dataDir, VaultAction action) throws Exception {
+    withFamilies(dataDir, (db, family) -> action.run(db, family.apply("vault")));
+  }
+
+  /** Runs {@code action} on the stopped node's RocksDB, with its families by name. */
+  interface FamiliesAction {
+    void run(RocksDB db, java.util.function.Function<String, ColumnFamilyHandle> family)
+        throws Exception;
+  }
+
+  static void withFamilies(Path dataDir, FamiliesAction action) throws Exception {
     RocksDB.loadLibrary();
     List<ColumnFamilyDescriptor> cfs = new ArrayList<>();
     for (String n : LedgerStore.FAMILIES) {
@@ -41,7 +51,7 @@ class FhirIntegrityTest {
     List<ColumnFamilyHandle> handles = new ArrayList<>();
     try (DBOptions o = new DBOptions();
         RocksDB db = RocksDB.open(o, dataDir.resolve("ledger").toString(), cfs, handles)) {
-      action.run(db, handles.get(LedgerStore.FAMILIES.indexOf("vault")));
+      action.run(db, name -> handles.get(LedgerStore.FAMILIES.indexOf(name)));
       handles.forEach(ColumnFamilyHandle::close);
     }
   }
@@ -184,6 +194,146 @@ class FhirIntegrityTest {
       assertThat(LedgerVerifier.verify(node.dir).problem()).isNull();
     } finally {
       node.stop();
+    }
+  }
+
+  /** Every row of the stopped node's vault and FHIR index families, by family. */
+  static Map<String, Map<String, byte[]>> privateRows(Path dataDir) throws Exception {
+    Map<String, Map<String, byte[]>> rows = new TreeMap<>();
+    withFamilies(dataDir, (db, handle) -> {
+      for (String family : List.of("vault", "fhir")) {
+        Map<String, byte[]> f = new TreeMap<>();
+        try (RocksIterator it = db.newIterator(handle.apply(family))) {
+          for (it.seekToFirst(); it.isValid(); it.next()) {
+            f.put(new String(it.key(), StandardCharsets.ISO_8859_1), it.value());
+          }
+        }
+        rows.put(family, f);
+      }
+    });
+    return rows;
+  }
+
+  /**
+   * A vault and FHIR index restored from a backup made before an erasure, under a ledger that
+   * holds the erasure (as a network member's ledger does once it catches up): the node must
+   * serve none of the erased records and must destroy their entries again.
+   */
+  @Test
+  void aVaultRestoredFromBeforeAnErasureGivesNothingErasedBack() throws Exception {
+    NodeProcess node = NodeProcess.init(tmp.resolve("restore")).start();
+    String patient;
+    String observation;
+    String keep;
+    try {
+      FhirHttp fhir = new FhirHttp(node.url(), node.serviceToken());
+      patient = id(fhir.post("/Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":"
+          + "\"Restored\"}]}"));
+      observation = id(fhir.post("/Observation", "{\"resourceType\":\"Observation\",\"status\":"
+          + "\"final\",\"code\":{\"text\":\"weight\"},\"subject\":{\"reference\":\"Patient/"
+          + patient + "\"},\"valueQuantity\":{\"value\":80.1,\"unit\":\"kg\"}}"));
+      keep = id(fhir.post("/Patient", "{\"resourceType\":\"Patient\"}"));
+    } finally {
+      node.stop();
+    }
+    Map<String, Map<String, byte[]>> backup = privateRows(node.dir);
+    assertThat(backup.get("vault")).hasSize(3);
+    node.start();
+    try {
+      FhirHttp adminFhir = new FhirHttp(node.url(),
+          new ApiClient(node.url(), node.adminKey()).token());
+      assertThat(adminFhir.post("/Patient/" + patient + "/$erase-patient",
+          "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
+              + "\"valueString\":\"GDPR Art. 17(1)(b)\"}]}").statusCode()).isEqualTo(200);
+    } finally {
+      node.stop();
+    }
+    assertThat(vaultRows(node.dir)).hasSize(1);
+    // the restore: both private families as the backup has them
+    withFamilies(node.dir, (db, handle) -> {
+      for (Map.Entry<String, Map<String, byte[]>> f : backup.entrySet()) {
+        for (Map.Entry<String, byte[]> row : f.getValue().entrySet()) {
+          db.put(handle.apply(f.getKey()), row.getKey().getBytes(StandardCharsets.ISO_8859_1),
+              row.getValue());
+        }
+      }
+    });
+    assertThat(vaultRows(node.dir)).hasSize(3);
+    node.start();
+    try {
+      FhirHttp fhir = new FhirHttp(node.url(), node.serviceToken());
+      assertThat(fhir.get("/Patient/" + patient).statusCode()).isEqualTo(410);
+      assertThat(fhir.get("/Observation/" + observation).statusCode()).isEqualTo(410);
+      assertThat(fhir.get("/Observation/" + observation + "/_history/1").statusCode())
+          .isEqualTo(410);
+      HttpResponse<String> search = fhir.get("/Observation?patient=" + patient);
+      assertThat(search.statusCode()).as(search.body()).isEqualTo(200);
+      assertThat(search.body()).doesNotContain(observation);
+      assertThat(fhir.get("/Patient/" + keep).statusCode()).isEqualTo(200);
+    } finally {
+      node.stop();
+    }
+    assertThat(node.logText()).contains("destroyed the vault entries of 2 record(s)");
+    assertThat(vaultRows(node.dir)).hasSize(1);
+    assertThat(LedgerVerifier.verify(node.dir).problem()).isNull();
+  }
+
+  /**
+   * The whole ledger directory restored from a copy made before an erasure, the Raft log kept:
+   * the erasure comes back from the log, and applying it again destroys the entries again.
+   */
+  @Test
+  void anErasureReplayedOverARestoredLedgerDestroysTheEntriesAgain() throws Exception {
+    NodeProcess node = NodeProcess.init(tmp.resolve("replay")).start();
+    String patient;
+    String keep;
+    try {
+      FhirHttp fhir = new FhirHttp(node.url(), node.serviceToken());
+      patient = id(fhir.post("/Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":"
+          + "\"Replayed\"}]}"));
+      keep = id(fhir.post("/Patient", "{\"resourceType\":\"Patient\"}"));
+    } finally {
+      node.stop();
+    }
+    Path backup = tmp.resolve("backup-ledger");
+    copyTree(node.dir.resolve("ledger"), backup);
+    node.start();
+    try {
+      FhirHttp adminFhir = new FhirHttp(node.url(),
+          new ApiClient(node.url(), node.adminKey()).token());
+      assertThat(adminFhir.post("/Patient/" + patient + "/$erase-patient",
+          "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
+              + "\"valueString\":\"GDPR Art. 17(1)(b)\"}]}").statusCode()).isEqualTo(200);
+    } finally {
+      // killed, so that no snapshot at shutdown holds the erasure: it stays in the Raft log
+      node.kill();
+    }
+    TestFiles.deleteTree(node.dir.resolve("ledger"));
+    copyTree(backup, node.dir.resolve("ledger"));
+    assertThat(vaultRows(node.dir)).hasSize(2);
+    node.start();
+    try {
+      FhirHttp fhir = new FhirHttp(node.url(), node.serviceToken());
+      assertThat(fhir.get("/Patient/" + patient).statusCode()).isEqualTo(410);
+      assertThat(fhir.get("/Patient/" + keep).statusCode()).isEqualTo(200);
+    } finally {
+      node.stop();
+    }
+    assertThat(node.logText()).contains("destroys vault entries this node still held");
+    assertThat(vaultRows(node.dir)).hasSize(1);
+    assertThat(LedgerVerifier.verify(node.dir).problem()).isNull();
+  }
+
+  static void copyTree(Path from, Path to) throws java.io.IOException {
+    try (var files = java.nio.file.Files.walk(from)) {
+      for (Path f : files.toList()) {
+        Path t = to.resolve(from.relativize(f).toString());
+        if (java.nio.file.Files.isDirectory(f)) {
+          java.nio.file.Files.createDirectories(t);
+        } else {
+          java.nio.file.Files.copy(f, t);
+        }
+      }
     }
   }
 

@@ -60,6 +60,32 @@ public final class LedgerService {
   /** A transaction's private rows, kept until it commits or can no longer commit. */
   private record PrivateRows(List<LedgerStore.Write> writes, long expires) {}
 
+  /**
+   * Node-private rows for a committed transaction this node did not admit (or admitted before
+   * a restore): see {@link #orphanRows(OrphanRows)}.
+   */
+  public interface OrphanRows {
+    List<LedgerStore.Write> rowsFor(Transaction tx);
+  }
+
+  private volatile OrphanRows orphanRows;
+  private volatile Runnable afterInstall = () -> { };
+
+  /** Runs {@code r} after each snapshot this node installs. */
+  public void afterSnapshotInstall(Runnable r) {
+    this.afterInstall = r;
+  }
+
+  /**
+   * Sets what a block applied here writes for committed transactions that carry no rows from
+   * this node's admission: a vault restored from a backup keeps the entries of records erased
+   * since, and replaying the erasure from the Raft log must destroy them again. Set it before
+   * Raft starts.
+   */
+  public void orphanRows(OrphanRows rows) {
+    this.orphanRows = rows;
+  }
+
   private record Pending(Transaction tx, CompletableFuture<Outcome> outcome) {}
   private MerkleAppender appender;
   private volatile Block latest;
@@ -542,6 +568,7 @@ public final class LedgerService {
             store.heightOfLeaf(leaf)));
       }
     }
+    afterInstall.run();
     return new Installed(latest.header().height(), latest.header().logSize());
   }
 
@@ -594,6 +621,14 @@ public final class LedgerService {
           return p != null ? new TxCodec.Decoded.Ok(p.tx()) : TxCodec.decode(bytes);
         });
     List<LedgerStore.Write> rows = new java.util.ArrayList<>();
+    OrphanRows orphans = orphanRows;
+    if (orphans != null) {
+      for (Transaction t : r.accepted()) {
+        if ("records".equals(t.contract()) && !privateWrites.containsKey(ByteBuffer.wrap(t.id()))) {
+          rows.addAll(orphans.rowsFor(t));
+        }
+      }
+    }
     for (TxResult res : r.results()) {
       byte[] id = switch (res) {
         case TxResult.Committed c -> c.txId();

@@ -182,6 +182,8 @@ public final class Node implements AutoCloseable {
     LedgerService ledger = LedgerService.open(name, store, genesisBytes, nodeKey);
     ordering = new RaftOrdering(name, config.raftDir(), config.nodeId(), joinAddress, peers,
         ledger.chain(), ledger, nodeKey, trustedNodeKeys(name, ledger), config.raftLog());
+    // an erasure replayed over a vault restored from an older backup destroys its entries again
+    ledger.orphanRows(tx -> RecordStore.erasureRowsFor(ledger.store(), tx));
     ordering.start();
     // A node alone proposes up to three blocks at once, so that its Raft log's fsync of one
     // overlaps the execution of another. In a network each block costs every node a signature
@@ -217,6 +219,9 @@ public final class Node implements AutoCloseable {
         config.verifyOnStart()));
     Vault vault = Vault.open(config.vaultKeysFile(), passphraseOrNull);
     records = new RecordStore(name, FhirSetup.CONTEXT, submitter, vault, nodeKey);
+    // a vault restored from a backup older than an erasure must not keep what it erased
+    records.sweepErasedLater();
+    ledger.afterSnapshotInstall(records::sweepErasedLater);
     metrics.gauge("careledger_vault_integrity_failures", records,
         RecordStore::integrityFailures);
     ServletContextHandler fhir = new ServletContextHandler("/fhir");

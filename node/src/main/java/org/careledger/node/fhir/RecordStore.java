@@ -510,8 +510,14 @@ public final class RecordStore {
 
   private byte[] openChecked(String type, String id, String rec, long version, String patient,
       boolean withSalt) throws StoreException {
+    StateView state = ledger.store().state();
+    JsonNode onLedger = Records.record(state, rec);
+    if (onLedger != null && Records.ERASED.equals(onLedger.path("status").asText())) {
+      // the ledger decides, whatever this node's index says (it may come from a backup)
+      throw new StoreException(StoreException.Kind.GONE, type + "/" + id + " was erased");
+    }
     byte[] entry = ledger.store().getPrivate(PrivateFamily.VAULT, vaultKey(rec, version));
-    byte[] commitment = Records.commitment(ledger.store().state(), rec, version);
+    byte[] commitment = Records.commitment(state, rec, version);
     try {
       return withSalt ? vault.openWithSalt(rec, version, patient, entry, commitment)
           : vault.open(rec, version, patient, entry, commitment);
@@ -662,17 +668,7 @@ public final class RecordStore {
         throw new StoreException(StoreException.Kind.GONE, "a record was already erased");
       }
       recs.add(hit.rec());
-      for (long v = 1; v <= m.get("version").asLong(); v++) {
-        rows.add(new LedgerStore.Write(PrivateFamily.VAULT, vaultKey(hit.rec(), v), null));
-      }
-      ObjectNode em = ((ObjectNode) m).deepCopy();
-      em.put("status", Records.ERASED);
-      rows.add(write(key("m/" + hit.rec()), em));
-      rows.add(delete(key("t/" + m.get("type").asText() + "/"
-          + time(m.get("lastUpdated").asLong()) + "/" + hit.rec())));
-      if (!m.path("patient").asText("").isEmpty()) {
-        rows.add(delete(key("p/" + m.get("patient").asText() + "/" + hit.rec())));
-      }
+      rows.addAll(erasureRows(hit.rec(), m));
     }
     if (recs.isEmpty()) {
       throw new StoreException(StoreException.Kind.NOT_FOUND, "nothing to erase");
@@ -683,6 +679,94 @@ public final class RecordStore {
     compactor.execute(() -> compactErased(recs));
     return new Erased(recs.size(), org.careledger.core.crypto.Codec.hex(c.txId()),
         c.leafIndex(), o.height(), System.currentTimeMillis());
+  }
+
+  /** The node-private rows that erase a record: its vault entries and index entries. */
+  private static List<LedgerStore.Write> erasureRows(String rec, JsonNode m) {
+    List<LedgerStore.Write> rows = new ArrayList<>();
+    for (long v = 1; v <= m.get("version").asLong(); v++) {
+      rows.add(new LedgerStore.Write(PrivateFamily.VAULT, vaultKey(rec, v), null));
+    }
+    ObjectNode em = ((ObjectNode) m).deepCopy();
+    em.put("status", Records.ERASED);
+    rows.add(write(key("m/" + rec), em));
+    rows.add(delete(key("t/" + m.get("type").asText() + "/"
+        + time(m.get("lastUpdated").asLong()) + "/" + rec)));
+    if (!m.path("patient").asText("").isEmpty()) {
+      rows.add(delete(key("p/" + m.get("patient").asText() + "/" + rec)));
+    }
+    return rows;
+  }
+
+  /**
+   * The rows that complete, on this node, a {@code records.erase} it applies without having
+   * admitted it ({@link LedgerService#orphanRows}): the erasure rows of each of its records whose
+   * index entry here is still live. That happens when the vault and index come from a backup
+   * made before the erasure and the erasure comes back from the Raft log.
+   */
+  public static List<LedgerStore.Write> erasureRowsFor(LedgerStore store, Transaction tx) {
+    JsonNode c = tx.command();
+    if (!CommandCodec.RECORDS.equals(tx.contract()) || !"erase".equals(c.path("type").asText())) {
+      return List.of();
+    }
+    List<LedgerStore.Write> rows = new ArrayList<>();
+    for (JsonNode r : c.path("records")) {
+      JsonNode m = json(store.getPrivate(PrivateFamily.FHIR, key("m/" + r.asText())));
+      if (m != null && !Records.ERASED.equals(m.path("status").asText())) {
+        rows.addAll(erasureRows(r.asText(), m));
+      }
+    }
+    if (!rows.isEmpty()) {
+      LOG.warn("erasure {} destroys vault entries this node still held (a vault restored from"
+          + " an older backup)", tx.idHex());
+    }
+    return rows;
+  }
+
+  /**
+   * Destroys the vault entries of every record that the ledger says was erased but this
+   * node's index still holds: a vault and index restored from a backup older than an erasure
+   * (docs/operations.md, "Backups and restore"). Returns how many records it erased here.
+   */
+  public int sweepErased() throws java.io.IOException {
+    long start = System.nanoTime();
+    List<String> recs = new ArrayList<>();
+    List<LedgerStore.Write> rows = new ArrayList<>();
+    StateView state = ledger.store().state();
+    long[] seen = new long[1];
+    ledger.store().scanPrivate(PrivateFamily.FHIR, key("m/"), (k, v) -> {
+      seen[0]++;
+      JsonNode m = json(v);
+      String rec = new String(k, StandardCharsets.UTF_8).substring(2);
+      JsonNode onLedger = m == null || Records.ERASED.equals(m.path("status").asText()) ? null
+          : Records.record(state, rec);
+      if (onLedger != null && Records.ERASED.equals(onLedger.path("status").asText())) {
+        recs.add(rec);
+        rows.addAll(erasureRows(rec, m));
+      }
+      return true;
+    });
+    if (!recs.isEmpty()) {
+      ledger.store().putPrivate(rows);
+      LOG.warn("{}: destroyed the vault entries of {} record(s) that the ledger says were"
+          + " erased (a vault restored from an older backup)", nodeName, recs.size());
+      compactor.execute(() -> compactErased(recs));
+    }
+    LOG.info("{}: checked the {} record(s) of the vault's index against the ledger's erasures"
+        + " in {} ms", nodeName, seen[0], (System.nanoTime() - start) / 1_000_000);
+    return recs.size();
+  }
+
+  /** Runs {@link #sweepErased} on the vault's maintenance thread; reads are guarded meanwhile. */
+  public void sweepErasedLater() {
+    compactor.execute(() -> {
+      try {
+        sweepErased();
+      } catch (java.io.IOException | RuntimeException e) {
+        LOG.error("{}: could not check the vault against the ledger's erasures: {}", nodeName,
+            e.getClass().getSimpleName());
+      }
+    });
   }
 
   // erased rows are deleted in the erasure's block; compaction then drops their bytes from the
