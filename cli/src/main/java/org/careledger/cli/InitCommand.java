@@ -293,14 +293,30 @@ final class InitCommand implements Callable<Integer> {
         + " genesis may lead while this node catches up.")
     Path members;
 
+    @Option(names = "--vault-from", paramLabel = "DIR", description = "The replaced node's"
+        + " data dir, stopped, or a backup of it: the new node takes over its vault (the"
+        + " organization's vault keys, the encrypted records and their index). Without it the"
+        + " new node's vault starts empty.")
+    Path vaultFrom;
+
     @Mixin Options.Passphrase passphrase;
 
     @Override
     public Integer call() throws Exception {
+      byte[] genesisBytes = java.nio.file.Files.readAllBytes(genesis);
+      char[] pass = passphrase.orNull();
+      // checked before anything is written
+      NetworkInit.VaultSource vault = vaultFrom == null ? null
+          : NetworkInit.checkVaultSource(vaultFrom, org, genesisBytes, pass);
       NetworkInit.Replacement r = NetworkInit.createReplacement(data, org, nodeId, raft, http,
-          java.nio.file.Files.readAllBytes(genesis), members, passphrase.orNull());
+          genesisBytes, members, pass);
       System.out.println("created node " + r.nodeId() + " of organization " + r.org() + " in "
           + data + "  key " + Ed25519.keyId(r.nodeKey()) + "  raft " + r.nodeAddress());
+      if (vault != null) {
+        NetworkInit.adoptVault(data, vault);
+        System.out.println("took over the vault of node " + vault.nodeId() + ": "
+            + vault.entries() + " encrypted record versions and their index");
+      }
       System.out.println("an admin proposes it with 'careledger network propose-replace-node"
           + " --old OLD_NODE_ID --node-file " + data.resolve(NetworkInit.REPLACEMENT_FILE)
           + " --reason ...'; start it now or later with: careledger node --data " + data);

@@ -135,6 +135,22 @@ class NetworkInitTest {
     for (String d : List.of("a", "b", "c")) {
       assertThat(tmp.resolve(d + "/keys/node.key")).doesNotExist();
     }
+    // a vault to take over must be a node's data dir with a vault, of the same network
+    assertThat(CliTest.cli("init", "--network", tmp.resolve("net2").toString(), "--orgs", "3",
+        "--http-port", "28080", "--raft-port", "29090", "--chain", "other-net").code()).isZero();
+    org.careledger.node.vault.Vault.createKeys(tmp.resolve("net2/org3/keys/vault.keys"), null);
+    Files.createDirectories(tmp.resolve("net2/org3/ledger"));
+    for (String[] bad : List.of(
+        new String[] {tmp.resolve("net/org3").toString(), "is not a node's data dir with a vault"},
+        new String[] {tmp.resolve("net2/org3").toString(), "belongs to another network"})) {
+      CliTest.Run refused = CliTest.cli("init", "node", "--data", tmp.resolve("e").toString(),
+          "--org", "org3", "--node-id", "node3e", "--raft", "127.0.0.3:19094", "--genesis",
+          genesis, "--vault-from", bad[0]);
+      assertThat(refused.code()).as(refused.out()).isEqualTo(1);
+      assertThat(refused.oneLineError()).as(refused.out()).isTrue();
+      assertThat(refused.out()).contains(bad[1]);
+      assertThat(tmp.resolve("e/node.json")).doesNotExist();
+    }
     CliTest.Run notAGenesis = CliTest.cli("init", "node", "--data", tmp.resolve("d").toString(),
         "--org", "org3", "--node-id", "node3d", "--raft", "127.0.0.3:19093", "--genesis",
         dir.resolve("node.json").toString());

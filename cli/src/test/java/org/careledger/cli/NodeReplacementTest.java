@@ -38,12 +38,21 @@ class NodeReplacementTest {
       NetworkFaultTest.Load load = net.load(4);
       load.runFor(Duration.ofSeconds(2));
 
-      // org3's admin keeps the admin key off the node; the node's disk is lost
+      // org3's node holds a patient's record
+      var created = new FhirHttp(n3.url(), n3.serviceToken()).post("/Patient",
+          "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Custodied\"}]}");
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      String patient = FhirIntegrityTest.id(created);
+
+      // org3's admin keeps the admin key off the node, and its operator a backup of the data
+      // dir; the node's disk is lost
       Path org3Admin = tmp.resolve("org3-admin.key");
       Files.copy(n3.dir.resolve("keys/admin.key"), org3Admin);
       Ed25519.KeyPair oldKey = KeyFile.read(n3.dir.resolve("keys/node.key"), null);
       n3.kill();
       n3.close();
+      Path backup = tmp.resolve("org3-backup");
+      FhirIntegrityTest.copyTree(n3.dir, backup);
       TestFiles.deleteTree(n3.dir);
       load.runFor(Duration.ofSeconds(2));
 
@@ -58,9 +67,23 @@ class NodeReplacementTest {
       assertThat(reused.code()).isEqualTo(Main.FAILED);
       assertThat(reused.oneLineError()).as(reused.out()).isTrue();
       assertThat(reused.out()).contains("a replacement node needs a new id");
-      GovernanceTest.ok("init", "node", "--data", org3b.toString(), "--org", "org3",
-          "--node-id", "node3b", "--raft", raft, "--http", http, "--genesis", genesis);
+      // another organization's vault is refused, and nothing is written
+      CliTest.Run otherOrg = CliTest.cli("init", "node", "--data", org3b.toString(), "--org",
+          "org3", "--node-id", "node3b", "--raft", raft, "--http", http, "--genesis", genesis,
+          "--vault-from", n2.dir.toString());
+      assertThat(otherOrg.code()).isEqualTo(Main.FAILED);
+      assertThat(otherOrg.oneLineError()).as(otherOrg.out()).isTrue();
+      assertThat(otherOrg.out()).contains("is not organization org3's");
+      assertThat(org3b.resolve("node.json")).doesNotExist();
+      // the new node takes over the vault from the backup
+      CliTest.Run made = GovernanceTest.ok("init", "node", "--data", org3b.toString(), "--org",
+          "org3", "--node-id", "node3b", "--raft", raft, "--http", http, "--genesis", genesis,
+          "--vault-from", backup.toString());
+      assertThat(made.out()).contains("took over the vault of node node3: 1 encrypted record"
+          + " versions and their index");
       assertThat(org3b.resolve("keys/admin.key")).doesNotExist();
+      // org3's records service keeps its key
+      Files.copy(backup.resolve("keys/service.key"), org3b.resolve("keys/service.key"));
       // the checks below query each node with its organization's admin key
       Files.copy(org3Admin, org3b.resolve("keys/admin.key"));
       NodeProcess n3b = NodeProcess.existingOfNetwork(org3b);
@@ -94,6 +117,10 @@ class NodeReplacementTest {
       assertThat(n3b.logText()).doesNotContain("installed the leader's snapshot");
       load.runFor(Duration.ofSeconds(2));
       nodes.set(2, n3b);
+      // the record org3 held is served by its new node, checked against the ledger
+      var read = new FhirHttp(n3b.url(), n3b.serviceToken()).get("/Patient/" + patient);
+      assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+      assertThat(read.body()).contains("Custodied");
       // every node converges, every acknowledged transaction is on each, each data dir
       // verifies, and a majority of the nodes signed the head
       net.check(load, "node3 replaced by node3b");

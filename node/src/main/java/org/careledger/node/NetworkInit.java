@@ -245,6 +245,90 @@ public final class NetworkInit {
     return r;
   }
 
+  /**
+   * A node's data dir whose vault a replacement node of the same organization takes over: the
+   * replaced node's, stopped, or a backup of it. {@code entries} is its number of vault entries.
+   */
+  public record VaultSource(Path dir, String nodeId, long entries) {}
+
+  /**
+   * Checks, without writing anything, that {@code old} holds a vault of organization
+   * {@code orgId} in the network of {@code genesis}, and that {@code passphraseOrNull} opens its
+   * vault keys (the new node's keys are written under the same passphrase).
+   */
+  public static VaultSource checkVaultSource(Path old, String orgId, byte[] genesis,
+      char[] passphraseOrNull) throws IOException {
+    Path keys = old.resolve("keys").resolve("vault.keys");
+    if (!Files.isRegularFile(keys) || !Files.isDirectory(old.resolve("ledger"))
+        || !Files.isRegularFile(old.resolve("genesis.json"))) {
+      throw new IOException(old + " is not a node's data dir with a vault (keys/vault.keys,"
+          + " ledger/ and genesis.json)");
+    }
+    if (!java.util.Arrays.equals(Files.readAllBytes(old.resolve("genesis.json")), genesis)) {
+      throw new IOException("the vault in " + old + " belongs to another network (its"
+          + " genesis.json differs)");
+    }
+    String nodeId = NodeConfig.load(old, null).nodeId();
+    long[] entries = new long[1];
+    try (org.careledger.node.store.LedgerStore s =
+        org.careledger.node.store.LedgerStore.openReadOnly(old.resolve("ledger"))) {
+      org.careledger.core.ledger.Membership.Identity node =
+          org.careledger.core.ledger.Membership.identity(s.state(), nodeId);
+      if (node == null || !orgId.equals(node.org())) {
+        throw new IOException("the vault in " + old + " is not organization " + orgId
+            + "'s (its node " + nodeId + " is not a node of " + orgId + ")");
+      }
+      s.scanPrivate(org.careledger.node.store.LedgerStore.PrivateFamily.VAULT, new byte[0],
+          (k, v) -> {
+            entries[0]++;
+            return true;
+          });
+    }
+    // opens the keys: a wrong passphrase or a damaged file is refused here
+    org.careledger.node.vault.Vault.open(keys, passphraseOrNull);
+    return new VaultSource(old, nodeId, entries[0]);
+  }
+
+  /**
+   * Gives the new node in {@code dir} the vault of {@code src}: the organization's vault keys
+   * and every row of the vault and of the FHIR index. The records keep their pseudonyms, so the
+   * commitments on the ledger still match them; erasures the copy predates are applied again
+   * as the node catches up (docs/operations.md, "Replacing a node").
+   */
+  public static long adoptVault(Path dir, VaultSource src) throws IOException {
+    Files.createDirectories(dir.resolve("keys"));
+    Files.copy(src.dir().resolve("keys").resolve("vault.keys"),
+        dir.resolve("keys").resolve("vault.keys"),
+        java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+    try (org.careledger.node.store.LedgerStore from =
+            org.careledger.node.store.LedgerStore.openReadOnly(src.dir().resolve("ledger"));
+        org.careledger.node.store.LedgerStore to =
+            org.careledger.node.store.LedgerStore.open(dir.resolve("ledger"))) {
+      for (var family : org.careledger.node.store.LedgerStore.PrivateFamily.values()) {
+        List<org.careledger.node.store.LedgerStore.Write> batch = new java.util.ArrayList<>();
+        IOException[] failed = new IOException[1];
+        from.scanPrivate(family, new byte[0], (k, v) -> {
+          batch.add(new org.careledger.node.store.LedgerStore.Write(family, k, v));
+          if (batch.size() == 10_000) {
+            try {
+              to.putPrivate(batch);
+            } catch (IOException e) {
+              failed[0] = e;
+              return false;
+            }
+            batch.clear();
+          }
+          return true;
+        });
+        if (failed[0] != null) {
+          throw failed[0];
+        }
+        to.putPrivate(batch);
+      }
+    }
+    return src.entries();
+  }
+
   static com.fasterxml.jackson.databind.node.ObjectNode replacementJson(Replacement r) {
     com.fasterxml.jackson.databind.node.ObjectNode o =
         org.careledger.core.json.CanonicalJson.object();
