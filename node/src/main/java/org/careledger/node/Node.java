@@ -236,6 +236,7 @@ public final class Node implements AutoCloseable {
             : NetworkInit.readReplacement(config.dataDir()).org();
     gatekeeper = new Gatekeeper(ledger, records, orgId, config.treatingRoles(),
         config.auditReads());
+    api.backup(this::backup, orgId);
     api.attach(records, gatekeeper);
     fhir.addServlet(new ServletHolder(new FhirServlet(name, records,
         new AccessPolicy(tokens, ledger, gatekeeper),
@@ -274,6 +275,59 @@ public final class Node implements AutoCloseable {
       LOG.warn("{}: the ledger holds Raft entries up to {}; restoring it from the snapshot at {}"
           + " ({})", name, store.appliedIndex(), snapApplied, cp.getFileName());
       store.replaceShared(cp);
+    }
+  }
+
+  /** Where {@link #backup} writes: {@code backups/} in the data dir. */
+  public static final String BACKUPS = "backups";
+
+  /**
+   * Writes a backup of this running node into {@code backups/<UTC time>/} of its data dir: a
+   * consistent checkpoint of its whole store as {@code ledger/} (the ledger, the vault and the
+   * FHIR index), the vault keys, {@code node.json}, {@code genesis.json} and, when present, the
+   * organization and members files. Not the node key and not {@code raft/}: a restore keeps
+   * the node's own (docs/operations.md, "Backups and restore"). The directory is also what
+   * {@code init node --vault-from} takes.
+   */
+  synchronized org.careledger.node.http.ApiHandler.BackupHook.Taken backup() throws IOException {
+    Path root = config.dataDir().resolve(BACKUPS);
+    Files.createDirectories(root);
+    Path dir = root.resolve(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+        .withZone(java.time.ZoneOffset.UTC).format(java.time.Instant.now()));
+    Files.createDirectory(dir);
+    try {
+      restrict(dir);
+      store.checkpointAll(dir.resolve("ledger"));
+      Files.createDirectories(dir.resolve("keys"));
+      Files.copy(config.vaultKeysFile(), dir.resolve("keys").resolve("vault.keys"),
+          java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+      for (String f : List.of(NodeConfig.FILE, "genesis.json", NetworkInit.ORG_FILE,
+          NetworkInit.REPLACEMENT_FILE, "members.json")) {
+        if (Files.exists(config.dataDir().resolve(f))) {
+          Files.copy(config.dataDir().resolve(f), dir.resolve(f));
+        }
+      }
+      long height;
+      try (LedgerStore copy = LedgerStore.openReadOnly(dir.resolve("ledger"))) {
+        height = copy.height();
+      }
+      return new org.careledger.node.http.ApiHandler.BackupHook.Taken(dir, height);
+    } catch (IOException | RuntimeException e) {
+      try (var paths = Files.walk(dir)) {
+        for (Path q : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(q);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private static void restrict(Path dir) {
+    try {
+      Files.setPosixFilePermissions(dir,
+          java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    } catch (UnsupportedOperationException | IOException e) {
+      // not a POSIX file system: its own permissions apply
     }
   }
 

@@ -447,6 +447,21 @@ public final class RecordStore {
   /** The index entry of a known, not erased record; otherwise 404 or 410. */
   private JsonNode liveMeta(String type, String id, String rec) throws StoreException {
     JsonNode m = meta(rec);
+    if (m == null) {
+      JsonNode onLedger = Records.record(ledger.store().state(), rec);
+      if (onLedger != null && Records.ERASED.equals(onLedger.path("status").asText())) {
+        throw new StoreException(StoreException.Kind.GONE, type + "/" + id + " was erased");
+      }
+      if (onLedger != null) {
+        // only this node commits this node's records, with their vault rows: a vault restored
+        // from a backup older than the record, or a replacement node that did not take one over
+        integrityFailures.incrementAndGet();
+        LOG.error("{}: ALERT record {} is on the ledger but not in this node's vault", nodeName,
+            rec);
+        throw new StoreException(StoreException.Kind.INTEGRITY, type + "/" + id + " is on the"
+            + " ledger but its content is not in this node's vault; the operator was alerted");
+      }
+    }
     if (m == null || !type.equals(m.get("type").asText())) {
       throw new StoreException(StoreException.Kind.NOT_FOUND, type + "/" + id + " is not known");
     }

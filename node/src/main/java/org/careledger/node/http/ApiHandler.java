@@ -135,6 +135,23 @@ public final class ApiHandler extends Handler.Abstract {
 
   private LeaderTransfer leaderTransfer;
 
+  /** Writes a backup of this node's data dir ({@code POST /api/v1/backup}). */
+  public interface BackupHook {
+    /** The backup's directory and the ledger height it holds. */
+    record Taken(java.nio.file.Path dir, long height) {}
+
+    Taken take() throws java.io.IOException;
+  }
+
+  private BackupHook backup;
+  private String backupOrg;
+
+  /** Lets an admin of {@code org}, this node's organization, ask for a backup. */
+  public void backup(BackupHook hook, String org) {
+    this.backup = hook;
+    this.backupOrg = org;
+  }
+
   public void leaderTransfer(LeaderTransfer t) {
     this.leaderTransfer = t;
   }
@@ -219,6 +236,11 @@ public final class ApiHandler extends Handler.Abstract {
       if (path.equals("/api/v1/transactions")) {
         requireMethod(method, HttpMethod.POST);
         submit(request, response, callback);
+        return true;
+      }
+      if (path.equals("/api/v1/backup") && backup != null) {
+        requireMethod(method, HttpMethod.POST);
+        takeBackup(response, callback, session);
         return true;
       }
       if (path.equals("/api/v1/network/leader") && leaderTransfer != null) {
@@ -511,6 +533,31 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   /** An admin of a member organization asks for the leadership to move to {@code node}. */
+  private void takeBackup(Response response, Callback callback, TokenService.Session session) {
+    if (session.role() != org.careledger.core.contract.Role.ADMIN
+        || !session.org().equals(backupOrg)) {
+      throw new Problem(403, "role-not-allowed", "Not allowed",
+          "only an admin of this node's organization takes its backups");
+    }
+    BackupHook.Taken t;
+    try {
+      t = backup.take();
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw new Problem(409, "conflict", "Backup not taken",
+          "a backup was taken this second; ask again");
+    } catch (java.io.IOException e) {
+      LOG.error("{}: a backup failed: {}", nodeName, e.getMessage());
+      throw new Problem(500, "internal", "Backup not taken",
+          "the node could not write the backup; its log says why");
+    }
+    LOG.info("{}: {} of {} took a backup at height {} in {}", nodeName, session.identity(),
+        session.org(), t.height(), t.dir());
+    ObjectNode o = CanonicalJson.object();
+    o.put("dir", t.dir().toString());
+    o.put("height", t.height());
+    json(response, callback, 200, o);
+  }
+
   private void transferLeader(Request request, Response response, Callback callback,
       TokenService.Session session) throws Exception {
     if (session.role() != org.careledger.core.contract.Role.ADMIN

@@ -516,6 +516,22 @@ public final class LedgerStore implements AutoCloseable {
   }
 
   /**
+   * A consistent copy of the whole store at {@code target} (which must not exist): every
+   * family, the vault and the FHIR index included; a RocksDB checkpoint, with hard links to the
+   * table files where the file system allows.
+   */
+  public void checkpointAll(Path target) throws IOException {
+    if (readOnly) {
+      throw new IllegalStateException("a checkpoint is taken of the node's own ledger");
+    }
+    try (org.rocksdb.Checkpoint cp = org.rocksdb.Checkpoint.create(db)) {
+      cp.createCheckpoint(target.toString());
+    } catch (RocksDBException e) {
+      throw new IOException("cannot write a checkpoint: " + e.getMessage(), e);
+    }
+  }
+
+  /**
    * Writes a RocksDB checkpoint of the shared families to {@code target} (which must not exist):
    * the memtables are flushed, the table files hard-linked, then the copy is opened on its own
    * and its vault and fhir families dropped and their table files deleted, so the checkpoint
