@@ -624,7 +624,8 @@ public final class LedgerService {
     OrphanRows orphans = orphanRows;
     if (orphans != null) {
       for (Transaction t : r.accepted()) {
-        if ("records".equals(t.contract()) && !privateWrites.containsKey(ByteBuffer.wrap(t.id()))) {
+        if (org.careledger.core.contract.CommandCodec.RECORDS.equals(t.contract())
+            && !privateWrites.containsKey(ByteBuffer.wrap(t.id()))) {
           rows.addAll(orphans.rowsFor(t));
         }
       }
