@@ -9,7 +9,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.careledger.client.ApiClient;
 import org.careledger.node.LedgerVerifier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,11 +61,7 @@ class BackupTest {
       assertThat(checked.blocks() - 1).isEqualTo(Long.parseLong(m.group(1)));
       assertThat(FhirIntegrityTest.vaultRows(backup)).hasSize(2);
 
-      FhirHttp adminFhir = new FhirHttp(node.url(),
-          new ApiClient(node.url(), node.adminKey()).token());
-      assertThat(adminFhir.post("/Patient/" + erased + "/$erase-patient",
-          "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
-              + "\"valueString\":\"GDPR Art. 17(1)(a)\"}]}").statusCode()).isEqualTo(200);
+      FhirIntegrityTest.erasePatient(node, erased);
       later = FhirIntegrityTest.id(fhir.post("/Patient", "{\"resourceType\":\"Patient\","
           + "\"name\":[{\"family\":\"Later\"}]}"));
     } finally {

@@ -197,6 +197,15 @@ class FhirIntegrityTest {
     }
   }
 
+  /** An admin of the node's organization erases a patient's records; the answer is 200. */
+  static void erasePatient(NodeProcess node, String patient) throws Exception {
+    FhirHttp admin = new FhirHttp(node.url(), new ApiClient(node.url(), node.adminKey()).token());
+    HttpResponse<String> r = admin.post("/Patient/" + patient + "/$erase-patient",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
+            + "\"valueString\":\"GDPR Art. 17(1)(b)\"}]}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+  }
+
   /** Every row of the stopped node's vault and FHIR index families, by family. */
   static Map<String, Map<String, byte[]>> privateRows(Path dataDir) throws Exception {
     Map<String, Map<String, byte[]>> rows = new TreeMap<>();
@@ -240,11 +249,7 @@ class FhirIntegrityTest {
     assertThat(backup.get("vault")).hasSize(3);
     node.start();
     try {
-      FhirHttp adminFhir = new FhirHttp(node.url(),
-          new ApiClient(node.url(), node.adminKey()).token());
-      assertThat(adminFhir.post("/Patient/" + patient + "/$erase-patient",
-          "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
-              + "\"valueString\":\"GDPR Art. 17(1)(b)\"}]}").statusCode()).isEqualTo(200);
+      erasePatient(node, patient);
     } finally {
       node.stop();
     }
@@ -299,11 +304,7 @@ class FhirIntegrityTest {
     copyTree(node.dir.resolve("ledger"), backup);
     node.start();
     try {
-      FhirHttp adminFhir = new FhirHttp(node.url(),
-          new ApiClient(node.url(), node.adminKey()).token());
-      assertThat(adminFhir.post("/Patient/" + patient + "/$erase-patient",
-          "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
-              + "\"valueString\":\"GDPR Art. 17(1)(b)\"}]}").statusCode()).isEqualTo(200);
+      erasePatient(node, patient);
     } finally {
       // killed, so that no snapshot at shutdown holds the erasure: it stays in the Raft log
       node.kill();
