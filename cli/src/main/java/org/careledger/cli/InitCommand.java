@@ -313,9 +313,9 @@ final class InitCommand implements Callable<Integer> {
       System.out.println("created node " + r.nodeId() + " of organization " + r.org() + " in "
           + data + "  key " + Ed25519.keyId(r.nodeKey()) + "  raft " + r.nodeAddress());
       if (vault != null) {
-        NetworkInit.adoptVault(data, vault);
+        long entries = NetworkInit.adoptVault(data, vault);
         System.out.println("took over the vault of node " + vault.nodeId() + ": "
-            + vault.entries() + " encrypted record versions and their index");
+            + entries + " encrypted record versions and their index");
       }
       System.out.println("an admin proposes it with 'careledger network propose-replace-node"
           + " --old OLD_NODE_ID --node-file " + data.resolve(NetworkInit.REPLACEMENT_FILE)

@@ -247,9 +247,9 @@ public final class NetworkInit {
 
   /**
    * A node's data dir whose vault a replacement node of the same organization takes over: the
-   * replaced node's, stopped, or a backup of it. {@code entries} is its number of vault entries.
+   * replaced node's, stopped, or a backup of it.
    */
-  public record VaultSource(Path dir, String nodeId, long entries) {}
+  public record VaultSource(Path dir, String nodeId) {}
 
   /**
    * Checks, without writing anything, that {@code old} holds a vault of organization
@@ -269,7 +269,6 @@ public final class NetworkInit {
           + " genesis.json differs)");
     }
     String nodeId = NodeConfig.load(old, null).nodeId();
-    long[] entries = new long[1];
     try (org.careledger.node.store.LedgerStore s =
         org.careledger.node.store.LedgerStore.openReadOnly(old.resolve("ledger"))) {
       org.careledger.core.ledger.Membership.Identity node =
@@ -278,24 +277,21 @@ public final class NetworkInit {
         throw new IOException("the vault in " + old + " is not organization " + orgId
             + "'s (its node " + nodeId + " is not a node of " + orgId + ")");
       }
-      s.scanPrivate(org.careledger.node.store.LedgerStore.PrivateFamily.VAULT, new byte[0],
-          (k, v) -> {
-            entries[0]++;
-            return true;
-          });
     }
     // opens the keys: a wrong passphrase or a damaged file is refused here
     org.careledger.node.vault.Vault.open(keys, passphraseOrNull);
-    return new VaultSource(old, nodeId, entries[0]);
+    return new VaultSource(old, nodeId);
   }
 
   /**
    * Gives the new node in {@code dir} the vault of {@code src}: the organization's vault keys
    * and every row of the vault and of the FHIR index. The records keep their pseudonyms, so the
    * commitments on the ledger still match them; erasures the copy predates are applied again
-   * as the node catches up (docs/operations.md, "Replacing a node").
+   * as the node catches up (docs/operations.md, "Replacing a node"). Returns the number of
+   * vault entries (encrypted record versions) it copied.
    */
   public static long adoptVault(Path dir, VaultSource src) throws IOException {
+    long[] entries = new long[1];
     Files.createDirectories(dir.resolve("keys"));
     Files.copy(src.dir().resolve("keys").resolve("vault.keys"),
         dir.resolve("keys").resolve("vault.keys"),
@@ -309,6 +305,9 @@ public final class NetworkInit {
         IOException[] failed = new IOException[1];
         from.scanPrivate(family, new byte[0], (k, v) -> {
           batch.add(new org.careledger.node.store.LedgerStore.Write(family, k, v));
+          if (family == org.careledger.node.store.LedgerStore.PrivateFamily.VAULT) {
+            entries[0]++;
+          }
           if (batch.size() == 10_000) {
             try {
               to.putPrivate(batch);
@@ -326,7 +325,7 @@ public final class NetworkInit {
         to.putPrivate(batch);
       }
     }
-    return src.entries();
+    return entries[0];
   }
 
   static com.fasterxml.jackson.databind.node.ObjectNode replacementJson(Replacement r) {

@@ -302,7 +302,7 @@ public final class Node implements AutoCloseable {
       Files.copy(config.vaultKeysFile(), dir.resolve("keys").resolve("vault.keys"),
           java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
       for (String f : List.of(NodeConfig.FILE, "genesis.json", NetworkInit.ORG_FILE,
-          NetworkInit.REPLACEMENT_FILE, "members.json")) {
+          NetworkInit.REPLACEMENT_FILE, NetworkInit.MEMBERS_FILE)) {
         if (Files.exists(config.dataDir().resolve(f))) {
           Files.copy(config.dataDir().resolve(f), dir.resolve(f));
         }
