@@ -678,17 +678,31 @@ public final class RaftOrdering implements AutoCloseable {
     if (currentPeers().stream().noneMatch(p -> p.getId().toString().equals(nodeId))) {
       throw new IllegalArgumentException("node " + nodeId + " is not a member of the Raft group");
     }
-    org.apache.ratis.protocol.RaftClientReply r;
-    try {
-      r = client.admin().transferLeadership(RaftPeerId.valueOf(nodeId), timeoutMs);
-    } catch (IOException e) {
-      throw new IOException("leadership was not handed to " + nodeId + ": " + e.getMessage(), e);
-    }
-    if (!r.isSuccess()) {
-      throw new IOException("leadership was not handed to " + nodeId
-          + (r.getException() == null ? "" : ": " + r.getException().getMessage()));
-    }
-    LOG.info("{}: leadership handed to {} on request", nodeName, nodeId);
+    // the target's election can fail (under load its log may still trail, or another node
+    // times out first); while time is left, the leader is asked again
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    String failure;
+    do {
+      long left = deadline - System.currentTimeMillis();
+      try {
+        org.apache.ratis.protocol.RaftClientReply r =
+            client.admin().transferLeadership(RaftPeerId.valueOf(nodeId), left);
+        if (r.isSuccess()) {
+          LOG.info("{}: leadership handed to {} on request", nodeName, nodeId);
+          return;
+        }
+        failure = r.getException() == null ? "" : ": " + r.getException().getMessage();
+      } catch (IOException e) {
+        failure = ": " + e.getMessage();
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    } while (deadline - System.currentTimeMillis() > 2_000);
+    throw new IOException("leadership was not handed to " + nodeId + failure);
   }
 
   public String leaderIdOrNull() {
