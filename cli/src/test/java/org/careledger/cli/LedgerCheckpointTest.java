@@ -6,7 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.careledger.client.keys.KeyFile;
 import org.careledger.core.crypto.Codec;
 import org.careledger.core.crypto.Ed25519;
@@ -21,7 +25,8 @@ import org.rocksdb.RocksDB;
 /**
  * The checkpoint a Raft snapshot carries: the shared families only, with no byte of the node's
  * vault or FHIR index in any of its files; and installing it on another node replaces that
- * node's shared families while its own private rows stay.
+ * node's shared families while its own private rows stay. Also how a reader opens the ledger of
+ * a running node (verify, the tests' checks): never with a hole, never past a missing file.
  */
 class LedgerCheckpointTest {
   @TempDir Path tmp;
@@ -182,6 +187,52 @@ class LedgerCheckpointTest {
     assertThatThrownBy(() -> LedgerStore.openReadOnly(tmp.resolve("a/ledger")))
         .isInstanceOf(LedgerStore.CorruptLedgerException.class)
         .hasMessageContaining("No such file");
+  }
+
+  @Test
+  void aReaderOfARunningNodesLedgerNeverSeesAHole() throws Exception {
+    // a node flushes its memtables while readers (verify, a check of a live data dir) open its
+    // ledger; a flush that completes during an open deletes a write-ahead log the reader's
+    // MANIFEST still counted on, and without a check the reader sees later blocks and not
+    // earlier ones (an acknowledged transaction missing)
+    Opened live = ledger("live");
+    AtomicReference<Throwable> failed = new AtomicReference<>();
+    AtomicBoolean done = new AtomicBoolean();
+    AtomicInteger opens = new AtomicInteger();
+    Thread writer = new Thread(() -> {
+      try {
+        for (long i = 1; i <= 5000 && opens.get() < 30; i++) {
+          anchor(live, i);
+          if (i % 10 == 0) {
+            live.store().flushToTables();
+          }
+          Thread.sleep(2);
+        }
+      } catch (Throwable t) {
+        failed.set(t);
+      } finally {
+        done.set(true);
+      }
+    });
+    writer.start();
+    List<String> holes = new ArrayList<>();
+    while (!done.get()) {
+      try (LedgerStore r = LedgerStore.openReadOnly(tmp.resolve("live/ledger"))) {
+        opens.incrementAndGet();
+        long height = r.height();
+        for (long h = 1; h <= height; h++) {
+          if (r.blockBytes(h) == null) {
+            holes.add("block " + h + " missing below height " + height);
+            break;
+          }
+        }
+      }
+    }
+    writer.join();
+    assertThat(failed.get()).isNull();
+    assertThat(opens.get()).as("opens while the ledger was written").isGreaterThanOrEqualTo(30);
+    assertThat(holes).isEmpty();
+    live.store().close();
   }
 
   private static byte[] stateDigestOf(Path cp) throws Exception {

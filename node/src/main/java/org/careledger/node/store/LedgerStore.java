@@ -162,29 +162,64 @@ public final class LedgerStore implements AutoCloseable {
   }
 
   /**
-   * A reader may open the ledger of a running node. If RocksDB deletes a table file that a
-   * flush or compaction replaced between the reader's reading the MANIFEST and opening that
-   * file, the open fails with "No such file or directory"; it is then tried again, with the
-   * newer MANIFEST. A file that stays missing is reported as damage after about 2.5 s.
+   * A reader may open the ledger of a running node, whose flushes and compactions go on
+   * meanwhile. RocksDB builds a read-only view from the MANIFEST it reads first and the
+   * write-ahead logs it lists after that. A flush that completes in between has deleted a log
+   * that MANIFEST still counted on, and the view then holds the newer log's writes without the
+   * older one's: a ledger with a hole, whose recent transactions seem missing. RocksDB records
+   * every such change in the MANIFEST before it deletes a file, so an open counts only if the
+   * MANIFEST (the name in CURRENT and its length) is the same after it as before it; an open
+   * that saw it change is tried again, also when it failed on a file that was gone ("No such
+   * file or directory"). A file missing while the MANIFEST stays as it is is damage (after
+   * three tries), and a ledger that changes during 50 opens (about 10 s) is reported
+   * as busy.
    */
   private RocksDB openReadOnly(Path dir, List<ColumnFamilyDescriptor> cfs)
-      throws RocksDBException {
-    for (int attempt = 1; ; attempt++) {
+      throws RocksDBException, IOException {
+    int missing = 0;
+    int changed = 0;
+    while (true) {
+      String before = manifestStamp(dir);
+      RocksDB opened = null;
+      RocksDBException error = null;
       try {
-        return RocksDB.openReadOnly(dbOptions, dir.toString(), cfs, handles);
+        opened = RocksDB.openReadOnly(dbOptions, dir.toString(), cfs, handles);
       } catch (RocksDBException e) {
-        if (attempt >= 10 || e.getMessage() == null
-            || !e.getMessage().contains("No such file or directory")) {
-          throw e;
-        }
-        handles.clear();
-        try {
-          Thread.sleep(50L * attempt);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          throw e;
-        }
+        error = e;
       }
+      boolean same = java.util.Objects.equals(before, manifestStamp(dir));
+      if (opened != null) {
+        if (same) {
+          return opened;
+        }
+        handles.forEach(ColumnFamilyHandle::close);
+        opened.close();
+      } else if (error.getMessage() == null
+          || !error.getMessage().contains("No such file or directory")
+          || (same && ++missing >= 3)) {
+        throw error;
+      }
+      if (!same && ++changed >= 50) {
+        throw new IOException("the ledger at " + dir + " changed during each of 50 attempts"
+            + " to open it; try again");
+      }
+      handles.clear();
+      try {
+        Thread.sleep(Math.min(20L * (missing + changed), 200));
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while opening the ledger at " + dir, ie);
+      }
+    }
+  }
+
+  /** The current MANIFEST's name and length; null if there is none (or it is being replaced). */
+  private static String manifestStamp(Path dir) {
+    try {
+      String name = Files.readString(dir.resolve("CURRENT"), StandardCharsets.UTF_8).trim();
+      return name + " " + Files.size(dir.resolve(name));
+    } catch (IOException e) {
+      return null;
     }
   }
 
