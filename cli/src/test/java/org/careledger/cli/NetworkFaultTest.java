@@ -230,9 +230,19 @@ class NetworkFaultTest {
       for (NodeProcess n : nodes) {
         try (LedgerStore store = LedgerStore.openReadOnly(n.dir.resolve("ledger"))) {
           for (String id : acked) {
-            assertThat(store.leafOf(Codec.unhex(id)))
-                .as("after %s: acknowledged %s on %s", after, id, n.dir.getFileName())
-                .isGreaterThanOrEqualTo(0);
+            if (store.leafOf(Codec.unhex(id)) < 0) {
+              // say whether the node itself answers for it, to tell a lost transaction from a
+              // reader that did not see the whole store
+              String served;
+              try {
+                served = new ApiClient(n.url(), n.adminKey()).get("/api/v1/transactions/" + id)
+                    .path("leafIndex").asText("?");
+              } catch (ApiException e) {
+                served = e.getMessage();
+              }
+              throw new AssertionError("after " + after + ": acknowledged " + id + " is not in "
+                  + n.dir.getFileName() + "'s store (the node answers for it: " + served + ")");
+            }
           }
         }
         LedgerVerifier.Report r = LedgerVerifier.verify(n.dir);
