@@ -67,14 +67,23 @@ class NodeReplacementTest {
       assertThat(reused.code()).isEqualTo(Main.FAILED);
       assertThat(reused.oneLineError()).as(reused.out()).isTrue();
       assertThat(reused.out()).contains("a replacement node needs a new id");
-      // another organization's vault is refused, and nothing is written
-      CliTest.Run otherOrg = CliTest.cli("init", "node", "--data", org3b.toString(), "--org",
+      // a running node's data dir is refused (its files change under a copy), and so is
+      // another organization's vault; nothing is written
+      CliTest.Run running = CliTest.cli("init", "node", "--data", org3b.toString(), "--org",
           "org3", "--node-id", "node3b", "--raft", raft, "--http", http, "--genesis", genesis,
           "--vault-from", n2.dir.toString());
+      assertThat(running.code()).isEqualTo(Main.FAILED);
+      assertThat(running.oneLineError()).as(running.out()).isTrue();
+      assertThat(running.out()).contains("is running (its ledger is locked)");
+      Path org2b = tmp.resolve("org2b");
+      CliTest.Run otherOrg = CliTest.cli("init", "node", "--data", org2b.toString(), "--org",
+          "org2", "--node-id", "node2b", "--raft", raft, "--http", http, "--genesis", genesis,
+          "--vault-from", backup.toString());
       assertThat(otherOrg.code()).isEqualTo(Main.FAILED);
       assertThat(otherOrg.oneLineError()).as(otherOrg.out()).isTrue();
-      assertThat(otherOrg.out()).contains("is not organization org3's");
+      assertThat(otherOrg.out()).contains("is not organization org2's");
       assertThat(org3b.resolve("node.json")).doesNotExist();
+      assertThat(org2b.resolve("node.json")).doesNotExist();
       // the new node takes over the vault from the backup
       CliTest.Run made = GovernanceTest.ok("init", "node", "--data", org3b.toString(), "--org",
           "org3", "--node-id", "node3b", "--raft", raft, "--http", http, "--genesis", genesis,
