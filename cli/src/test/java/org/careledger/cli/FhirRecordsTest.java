@@ -260,6 +260,66 @@ class FhirRecordsTest {
         "{\"resourceType\":\"Patient\",\"id\":\"another-id\"}").statusCode()).isEqualTo(400);
   }
 
+  /** A transaction bundle creating {@code n} Goals of one patient. */
+  static String goals(String patient, int n) {
+    StringBuilder b = new StringBuilder("{\"resourceType\":\"Bundle\",\"type\":"
+        + "\"transaction\",\"entry\":[");
+    for (int i = 0; i < n; i++) {
+      b.append(i == 0 ? "" : ",").append("{\"resource\":{\"resourceType\":\"Goal\","
+          + "\"lifecycleStatus\":\"active\",\"description\":{\"text\":\"walk ")
+          .append(i).append(" steps\"},\"subject\":{\"reference\":\"Patient/")
+          .append(patient).append("\"}},\"request\":{\"method\":\"POST\",\"url\":"
+              + "\"Goal\"}}");
+    }
+    return b.append("]}").toString();
+  }
+
+  @Test
+  void aSearchAndAnErasureOverTensOfThousandsOfRecords() throws Exception {
+    String patient = FhirIntegrityTest.id(fhir.post("/Patient",
+        "{\"resourceType\":\"Patient\",\"gender\":\"male\"}"));
+    // one ledger transaction anchors at most 3000 resources: a larger bundle is refused whole
+    long before = logSize();
+    HttpResponse<String> big = fhir.post("", goals(patient, 3001));
+    assertThat(big.statusCode()).as(big.body()).isEqualTo(413);
+    assertThat(big.body()).contains("OperationOutcome").contains("at most 3000 resources");
+    assertThat(logSize()).isEqualTo(before);
+    for (int i = 0; i < 14; i++) {
+      HttpResponse<String> r = fhir.post("", goals(patient, 3000));
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    }
+    // every match's access is on the ledger before the first page is answered: 42,000 record
+    // pseudonyms, more than one transaction may hold, so in several
+    long written = logSize();
+    HttpResponse<String> found = fhir.get("/Goal?_count=5");
+    assertThat(found.statusCode()).as(found.body()).isEqualTo(200);
+    Bundle page = parser().parseResource(Bundle.class, found.body());
+    assertThat(page.getTotal()).isEqualTo(42_000);
+    assertThat(page.getEntry()).hasSize(5);
+    assertThat(logSize() - written).isGreaterThan(1);
+    String event = found.headers().firstValue("X-Access-Event").orElseThrow();
+    assertThat(admin.get("/api/v1/transactions/" + event).toString())
+        .contains("\"action\":\"search\"");
+
+    // and the patient's erasure takes all 42,001 records, in transactions of at most 5,000
+    FhirHttp operator = new FhirHttp(node.url(), admin.token());
+    HttpResponse<String> erased = operator.post("/Patient/" + patient + "/$erase-patient",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"legalBasis\","
+            + "\"valueString\":\"GDPR Art. 17(1)(a)\"}]}");
+    assertThat(erased.statusCode()).as(erased.body()).isEqualTo(200);
+    Parameters receipt = parser().parseResource(Parameters.class, erased.body());
+    assertThat(receipt.getParameter("erasedRecords").getValue().primitiveValue())
+        .isEqualTo("42001");
+    List<String> txs = receipt.getParameter().stream()
+        .filter(x -> x.getName().equals("erasureTxId"))
+        .map(x -> x.getValue().primitiveValue()).toList();
+    assertThat(txs).hasSize(9).doesNotHaveDuplicates();
+    assertThat(txs.get(8)).isEqualTo(receipt.getParameter("txId").getValue().primitiveValue());
+    assertThat(fhir.get("/Patient/" + patient).statusCode()).isEqualTo(410);
+    assertThat(parser().parseResource(Bundle.class, fhir.get("/Goal?_count=5").body())
+        .getTotal()).isZero();
+  }
+
   @Test
   void everyCallNeedsACustodianTokenAndErasureNeedsAnAdmin() throws Exception {
     FhirHttp anonymous = new FhirHttp(node.url(), null);

@@ -273,15 +273,50 @@ public final class Gatekeeper {
             (Boolean) k.get(1) ? "allow" : "deny", (String) k.get(2), (Boolean) k.get(3)));
       }
     }
+    // one transaction per up to 1000 events and about 256 KiB of them: a search over tens of
+    // thousands of records is recorded in several, each committed before anything is released
     String reason = c.breakGlassReasonOrNull() == null ? "" : c.breakGlassReasonOrNull();
-    String lastTx = null;
-    for (int from = 0; from < events.size(); from += 1000) {
-      Command.LogAccess log = new Command.LogAccess(c.accessor(), c.org(), action, c.purpose(),
-          reason, events.subList(from, Math.min(events.size(), from + 1000)));
-      LedgerService.Outcome o = records.commit(log, List.<LedgerStore.Write>of());
-      lastTx = Codec.hex(((TxResult.Committed) o.result()).txId());
+    List<Command.AccessEvent> chunk = new ArrayList<>();
+    long bytes = 0;
+    for (Command.AccessEvent e : events) {
+      long b = encodedSize(e);
+      if (!chunk.isEmpty() && (chunk.size() == 1000 || bytes + b > EVENT_BYTES_PER_TX)) {
+        commitAccess(c, action, reason, chunk);
+        chunk = new ArrayList<>();
+        bytes = 0;
+      }
+      chunk.add(e);
+      bytes += b;
     }
-    return lastTx;
+    // the answer names the last of them
+    return commitAccess(c, action, reason, chunk);
+  }
+
+  /**
+   * The access events one transaction carries at most, in bytes of their JSON: a full event
+   * ({@link CommandCodec#MAX_RECORDS_PER_TX} records and 100 types) fits alone, and the signed
+   * transaction stays well under {@link org.careledger.core.tx.TxCodec#MAX_TX_BYTES}.
+   */
+  static final long EVENT_BYTES_PER_TX = 256 * 1024;
+
+  /** About how many bytes an event takes in a transaction's JSON (never less). */
+  static long encodedSize(Command.AccessEvent e) {
+    long n = 160 + e.patient().length() + e.custodian().length() + e.basis().length();
+    for (String r : e.records()) {
+      n += r.length() + 3;
+    }
+    for (String t : e.types()) {
+      n += t.length() + 3;
+    }
+    return n;
+  }
+
+  private String commitAccess(Caller c, String action, String reason,
+      List<Command.AccessEvent> events) throws RecordStore.StoreException {
+    Command.LogAccess log = new Command.LogAccess(c.accessor(), c.org(), action, c.purpose(),
+        reason, events);
+    LedgerService.Outcome o = records.commit(log, List.<LedgerStore.Write>of());
+    return Codec.hex(((TxResult.Committed) o.result()).txId());
   }
 
   /** Writes need an identity of the custodian organization: admin, practitioner or service. */

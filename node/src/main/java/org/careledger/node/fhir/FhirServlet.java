@@ -96,9 +96,14 @@ public final class FhirServlet extends RestfulServer {
       if (error instanceof BaseServerResponseException b && !(b instanceof InternalErrorException)) {
         return b;
       }
-      // the message may quote content; the type and the place in the code may not
-      StackTraceElement at = error.getStackTrace().length > 0 ? error.getStackTrace()[0] : null;
-      LOG.error("{}: FHIR request failed: {} at {}", nodeName, error.getClass().getName(), at);
+      // the message may quote content; the type and the place in the code may not. HAPI wraps
+      // what a provider threw, so the innermost cause is the one that says what failed
+      Throwable root = error;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      StackTraceElement at = root.getStackTrace().length > 0 ? root.getStackTrace()[0] : null;
+      LOG.error("{}: FHIR request failed: {} at {}", nodeName, root.getClass().getName(), at);
       return new InternalErrorException("the server could not process the request");
     }
   }

@@ -40,6 +40,8 @@ final class Outcomes {
       case REFUSED -> new PreconditionFailedException("the ledger refused the write: "
           + e.getMessage());
       case UNAVAILABLE -> new UnclassifiedServerFailureException(503, e.getMessage());
+      case TOO_LARGE -> new ca.uhn.fhir.rest.server.exceptions.PayloadTooLargeException(
+          e.getMessage());
       case INTEGRITY -> new IntegrityFailure(e.getMessage());
     };
   }

@@ -264,6 +264,10 @@ public class RecordProvider implements IResourceProvider {
       RecordStore.Erased e = store.erase(s.identity(), legalBasis.getValue(), hits);
       Parameters p = new Parameters();
       p.addParameter("erasedRecords", new IntegerType(e.records()));
+      // more records than one ledger transaction names: every transaction, in order
+      if (e.txIds().size() > 1) {
+        e.txIds().forEach(t -> p.addParameter("erasureTxId", t));
+      }
       p.addParameter("txId", e.txId());
       p.addParameter("leafIndex", new IntegerType((int) e.leafIndex()));
       p.addParameter("height", new IntegerType((int) e.height()));

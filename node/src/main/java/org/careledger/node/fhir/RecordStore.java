@@ -88,7 +88,7 @@ public final class RecordStore {
     private static final long serialVersionUID = 1L;
 
     /** What kind of failure. */
-    public enum Kind { NOT_FOUND, GONE, CONFLICT, INTEGRITY, UNAVAILABLE, REFUSED }
+    public enum Kind { NOT_FOUND, GONE, CONFLICT, INTEGRITY, UNAVAILABLE, REFUSED, TOO_LARGE }
 
     private final Kind kind;
 
@@ -124,7 +124,12 @@ public final class RecordStore {
       boolean created, boolean deleted) {}
 
   /** An erasure receipt. */
-  public record Erased(int records, String txId, long leafIndex, long height, long time) {}
+  /**
+   * An erasure's receipt: how many records, and the transactions that anchored it, the last of
+   * which is {@code txId} (at {@code leafIndex}, in the block at {@code height}).
+   */
+  public record Erased(int records, List<String> txIds, String txId, long leafIndex,
+      long height, long time) {}
 
   /** The pseudonym of a record. */
   public String recordPseudonym(String type, String id) {
@@ -184,6 +189,11 @@ public final class RecordStore {
    * Deleting a record that does not exist is a no-op. Ids must be set.
    */
   public List<Written> write(String submitterId, List<WriteOp> ops) throws StoreException {
+    if (ops.size() > MAX_WRITES_PER_TX) {
+      throw new StoreException(StoreException.Kind.TOO_LARGE, "one transaction writes at most "
+          + MAX_WRITES_PER_TX + " resources and this one has " + ops.size()
+          + "; send them in several transaction bundles, or as a batch");
+    }
     StateView state = ledger.store().state();
     long now = System.currentTimeMillis();
     Map<String, Long> nextVersion = new HashMap<>();
@@ -387,6 +397,13 @@ public final class RecordStore {
   }
 
   /**
+   * The resources one write (a transaction bundle) may hold: each anchors one version of about
+   * 230 bytes in a single ledger transaction, which must stay under
+   * {@link TxCodec#MAX_TX_BYTES} (1 MiB). {@code careledger import} sends 1000 at a time.
+   */
+  public static final int MAX_WRITES_PER_TX = 3000;
+
+  /**
    * Signs {@code command} with this node's key, submits it with {@code rows} (written in the
    * same batch as its block) and waits until it is committed; a refusal or a timeout throws.
    */
@@ -394,7 +411,11 @@ public final class RecordStore {
       throws StoreException {
     byte[] bytes = Transactions.sign(ledger.chain(), nodeKey, command,
         System.currentTimeMillis(), Transactions.DEFAULT_VALIDITY_MS);
-    Transaction tx = ((TxCodec.Decoded.Ok) TxCodec.decode(bytes)).tx();
+    Transaction tx = switch (TxCodec.decode(bytes)) {
+      case TxCodec.Decoded.Ok ok -> ok.tx();
+      // the node's own transaction, refused by the codec every node applies (its size)
+      case TxCodec.Decoded.Refused r -> throw refusal(r.refusal(), r.refusal().detail());
+    };
     LedgerService.Outcome o = submitAndWait(tx, rows);
     if (o.result() instanceof TxResult.Refused r) {
       throw refusal(r.refusal(), r.refusal().detail());
@@ -434,7 +455,8 @@ public final class RecordStore {
       return new StoreException(StoreException.Kind.UNAVAILABLE, message);
     }
     return new StoreException(r.reason() == Refusal.Reason.CONFLICT
-        ? StoreException.Kind.CONFLICT : StoreException.Kind.REFUSED, r.detail());
+        ? StoreException.Kind.CONFLICT : r.reason() == Refusal.Reason.TOO_LARGE
+        ? StoreException.Kind.TOO_LARGE : StoreException.Kind.REFUSED, r.detail());
   }
 
   // ---------------------------------------------------------------------------- reads
@@ -672,9 +694,12 @@ public final class RecordStore {
     if (hits.isEmpty()) {
       throw new StoreException(StoreException.Kind.NOT_FOUND, "nothing to erase");
     }
-    List<LedgerStore.Write> rows = new ArrayList<>();
-    List<String> recs = new ArrayList<>();
-    for (Hit hit : hits) {
+    // the Patient record goes last: should a large erasure stop part way, the request can be
+    // made again for the records that are left
+    List<Hit> ordered = new ArrayList<>(hits);
+    ordered.sort(java.util.Comparator.comparing(h -> "Patient".equals(h.type())));
+    Map<String, JsonNode> metas = new java.util.LinkedHashMap<>();
+    for (Hit hit : ordered) {
       JsonNode m = meta(hit.rec());
       if (m == null) {
         continue;
@@ -682,17 +707,30 @@ public final class RecordStore {
       if (Records.ERASED.equals(m.get("status").asText())) {
         throw new StoreException(StoreException.Kind.GONE, "a record was already erased");
       }
-      recs.add(hit.rec());
-      rows.addAll(erasureRows(hit.rec(), m));
+      metas.put(hit.rec(), m);
     }
-    if (recs.isEmpty()) {
+    if (metas.isEmpty()) {
       throw new StoreException(StoreException.Kind.NOT_FOUND, "nothing to erase");
     }
-    LedgerService.Outcome o = commit(new Command.EraseRecords(requestedBy, legalBasis, recs),
-        rows);
+    // one ledger transaction names at most MAX_RECORDS_PER_TX records (a Synthea patient can
+    // have tens of thousands); each carries the rows that destroy its records' entries
+    List<String> all = new ArrayList<>(metas.keySet());
+    List<String> txIds = new ArrayList<>();
+    LedgerService.Outcome o = null;
+    for (int from = 0; from < all.size(); from += CommandCodec.MAX_RECORDS_PER_TX) {
+      List<String> recs = List.copyOf(
+          all.subList(from, Math.min(all.size(), from + CommandCodec.MAX_RECORDS_PER_TX)));
+      List<LedgerStore.Write> rows = new ArrayList<>();
+      for (String rec : recs) {
+        rows.addAll(erasureRows(rec, metas.get(rec)));
+      }
+      o = commit(new Command.EraseRecords(requestedBy, legalBasis, recs), rows);
+      txIds.add(org.careledger.core.crypto.Codec.hex(
+          ((TxResult.Committed) o.result()).txId()));
+      compactor.execute(() -> compactErased(recs));
+    }
     TxResult.Committed c = (TxResult.Committed) o.result();
-    compactor.execute(() -> compactErased(recs));
-    return new Erased(recs.size(), org.careledger.core.crypto.Codec.hex(c.txId()),
+    return new Erased(all.size(), List.copyOf(txIds), txIds.get(txIds.size() - 1),
         c.leafIndex(), o.height(), System.currentTimeMillis());
   }
 

@@ -266,6 +266,7 @@ public final class ApiHandler extends Handler.Abstract {
             e.getMessage());
         case UNAVAILABLE -> new Problem(503, "unavailable", "Ledger unavailable",
             e.getMessage());
+        case TOO_LARGE -> new Problem(413, "too-large", "Too large", e.getMessage());
       });
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

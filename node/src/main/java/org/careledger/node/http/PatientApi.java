@@ -485,6 +485,10 @@ final class PatientApi {
     RecordStore.Erased e = records.erase(p.id(), "patient request " + request.get("txId")
         .asText().substring(0, 16) + ": " + tx.command().get("legalBasis").asText(), hits);
     o.put("erasedRecords", e.records());
+    if (e.txIds().size() > 1) {
+      // more records than one ledger transaction names: every transaction, in order
+      e.txIds().forEach(o.putArray("erasureTxIds")::add);
+    }
     o.set("erasure", receipt(e.txId()));
     return o;
   }
