@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         StatusCommand.class, TokenCommand.class, BenchCommand.class, BenchFhirCommand.class,
         ImportCommand.class, PatientCommand.class, ConsentCommand.class, ShareCommand.class,
         BenchAuditCommand.class, BenchNetworkCommand.class, NetworkCommand.class,
-        BackupCommand.class,
+        BackupCommand.class, VaultCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   public static final int FAILED = 1;

@@ -268,7 +268,7 @@ public final class NetworkInit {
       throw new IOException("the vault in " + old + " belongs to another network (its"
           + " genesis.json differs)");
     }
-    if (inUse(old.resolve("ledger"))) {
+    if (org.careledger.node.store.LedgerStore.inUse(old.resolve("ledger"))) {
       throw new IOException("the node of " + old + " is running (its ledger is locked); stop"
           + " it first, or give a backup of it (careledger backup)");
     }
@@ -285,33 +285,6 @@ public final class NetworkInit {
     // opens the keys: a wrong passphrase or a damaged file is refused here
     org.careledger.node.vault.Vault.open(keys, passphraseOrNull);
     return new VaultSource(old, nodeId);
-  }
-
-  /**
-   * True if a running process holds the RocksDB store in {@code ledger} open: RocksDB keeps a
-   * POSIX lock on its LOCK file while it is open for writing, and a lock taken here conflicts
-   * with it. A backup or a stopped node's store is not locked.
-   */
-  static boolean inUse(Path ledger) throws IOException {
-    Path lock = ledger.resolve("LOCK");
-    if (!Files.isRegularFile(lock)) {
-      return false;
-    }
-    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock,
-        java.nio.file.StandardOpenOption.WRITE)) {
-      java.nio.channels.FileLock l = ch.tryLock();
-      if (l == null) {
-        return true;
-      }
-      l.release();
-      return false;
-    } catch (java.nio.channels.OverlappingFileLockException e) {
-      // this process holds it
-      return true;
-    } catch (java.nio.file.AccessDeniedException e) {
-      // not this user's to lock: the checks that follow still apply
-      return false;
-    }
   }
 
   /**

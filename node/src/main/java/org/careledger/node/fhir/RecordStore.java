@@ -776,6 +776,58 @@ public final class RecordStore {
     return rows;
   }
 
+  /** What {@link #rewrapVault} did: entries wrapped again, and entries left as they were. */
+  public record Rewrapped(long entries, long left) {}
+
+  /**
+   * Wraps the data key of every vault entry again, under the key-encryption key that wraps now
+   * ({@code careledger vault rotate-key}, on a stopped node), in batches that each commit whole;
+   * the ciphertexts stay. Then the vault's table files are compacted, so they hold no data key
+   * wrapped under the old key any more. An entry whose data key does not unwrap (it was damaged
+   * before, and no read served it) or that has no index row is left as it was, and counted.
+   */
+  public static Rewrapped rewrapVault(LedgerStore store, Vault vault) throws java.io.IOException {
+    long[] counts = new long[2];
+    List<LedgerStore.Write> batch = new ArrayList<>();
+    java.io.IOException[] failed = new java.io.IOException[1];
+    store.scanPrivate(PrivateFamily.VAULT, new byte[0], (k, v) -> {
+      String key = new String(k, StandardCharsets.UTF_8);
+      int slash = key.lastIndexOf('/');
+      String rec = key.substring(0, slash);
+      long version = Long.parseLong(key.substring(slash + 1));
+      JsonNode h = json(store.getPrivate(PrivateFamily.FHIR, historyKey(rec, version)));
+      try {
+        if (h == null) {
+          throw new Vault.IntegrityException("it has no index row");
+        }
+        batch.add(new LedgerStore.Write(PrivateFamily.VAULT, k,
+            vault.rewrap(rec, version, h.get("patient").asText(), v)));
+        counts[0]++;
+      } catch (Vault.IntegrityException e) {
+        counts[1]++;
+        LOG.warn("the vault entry of record {} version {} was left as it was: {}", rec, version,
+            e.getMessage());
+      }
+      if (batch.size() == 10_000) {
+        try {
+          store.putPrivate(batch);
+        } catch (java.io.IOException e) {
+          failed[0] = e;
+          return false;
+        }
+        batch.clear();
+      }
+      return true;
+    });
+    if (failed[0] != null) {
+      throw failed[0];
+    }
+    store.putPrivate(batch);
+    store.flushToTables();
+    store.compactVault(null, null);
+    return new Rewrapped(counts[0], counts[1]);
+  }
+
   /**
    * Destroys the vault entries of every record that the ledger says was erased but this
    * node's index still holds: a vault and index restored from a backup older than an erasure

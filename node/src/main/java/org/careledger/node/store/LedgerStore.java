@@ -223,6 +223,33 @@ public final class LedgerStore implements AutoCloseable {
     }
   }
 
+  /**
+   * True if a running process holds the RocksDB store in {@code ledger} open: RocksDB keeps a
+   * POSIX lock on its LOCK file while it is open for writing, and a lock taken here conflicts
+   * with it. A backup or a stopped node's store is not locked.
+   */
+  public static boolean inUse(Path ledger) throws IOException {
+    Path lock = ledger.resolve("LOCK");
+    if (!Files.isRegularFile(lock)) {
+      return false;
+    }
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      java.nio.channels.FileLock l = ch.tryLock();
+      if (l == null) {
+        return true;
+      }
+      l.release();
+      return false;
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      // this process holds it
+      return true;
+    } catch (java.nio.file.AccessDeniedException e) {
+      // not this user's to lock: the checks that follow still apply
+      return false;
+    }
+  }
+
   /** Every column family, in the order they are opened. */
   public static final List<String> FAMILIES =
       List.of("default", "log", "txs", "blocks", "state", "index", "vault", "fhir");

@@ -13,9 +13,12 @@ import com.google.crypto.tink.aead.AesGcmParameters;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -90,20 +93,15 @@ public final class Vault {
 
   /** Creates fresh vault keys at {@code path}. */
   public static void createKeys(Path path, char[] passphraseOrNull) throws IOException {
+    byte[] pseudo = new byte[32];
+    RANDOM.nextBytes(pseudo);
     try {
-      KeysetHandle kek = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
-      byte[] pseudo = new byte[32];
-      RANDOM.nextBytes(pseudo);
-      var o = CanonicalJson.object();
-      o.put("kek", Codec.b64(TinkProtoKeysetFormat.serializeKeyset(kek,
-          InsecureSecretKeyAccess.get())));
-      o.put("pseudonymKey", Codec.b64(pseudo));
-      byte[] secret = CanonicalJson.canonicalize(o);
-      KeyFile.writeSecret(path, KIND, secret, passphraseOrNull);
-      Arrays.fill(secret, (byte) 0);
-      Arrays.fill(pseudo, (byte) 0);
+      writeKeys(path, KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM), pseudo,
+          passphraseOrNull);
     } catch (GeneralSecurityException e) {
       throw new IOException("cannot create vault keys", e);
+    } finally {
+      Arrays.fill(pseudo, (byte) 0);
     }
   }
 
@@ -112,18 +110,110 @@ public final class Vault {
     if (!Files.exists(path)) {
       createKeys(path, passphraseOrNull);
     }
+    Keys k = readKeys(path, passphraseOrNull);
+    try {
+      return new Vault(k.kek().getPrimitive(RegistryConfiguration.get(), Aead.class),
+          k.pseudonymKey());
+    } catch (GeneralSecurityException e) {
+      throw new KeyFile.KeyFileException(path + " does not hold valid vault keys");
+    } finally {
+      Arrays.fill(k.pseudonymKey(), (byte) 0);
+    }
+  }
+
+  /** The key-encryption keyset and the pseudonym key, as a vault keys file holds them. */
+  private record Keys(KeysetHandle kek, byte[] pseudonymKey) {}
+
+  private static Keys readKeys(Path path, char[] passphraseOrNull) throws IOException {
     byte[] secret = KeyFile.readSecret(path, KIND, passphraseOrNull);
     try {
       var o = CanonicalJson.parse(secret);
-      KeysetHandle kek = TinkProtoKeysetFormat.parseKeyset(Codec.unb64(o.get("kek").asText()),
-          InsecureSecretKeyAccess.get());
-      return new Vault(kek.getPrimitive(RegistryConfiguration.get(), Aead.class),
-          Codec.unb64(o.get("pseudonymKey").asText()));
+      return new Keys(TinkProtoKeysetFormat.parseKeyset(Codec.unb64(o.get("kek").asText()),
+          InsecureSecretKeyAccess.get()), Codec.unb64(o.get("pseudonymKey").asText()));
     } catch (GeneralSecurityException | CanonicalJson.InvalidJsonException
         | RuntimeException e) {
       throw new KeyFile.KeyFileException(path + " does not hold valid vault keys");
     } finally {
       Arrays.fill(secret, (byte) 0);
+    }
+  }
+
+  /**
+   * Writes vault keys to {@code path}, which must not exist (mode 0600, encrypted under the
+   * passphrase when one is given).
+   */
+  private static void writeKeys(Path path, KeysetHandle kek, byte[] pseudonymKey,
+      char[] passphraseOrNull) throws IOException, GeneralSecurityException {
+    var o = CanonicalJson.object();
+    o.put("kek", Codec.b64(TinkProtoKeysetFormat.serializeKeyset(kek,
+        InsecureSecretKeyAccess.get())));
+    o.put("pseudonymKey", Codec.b64(pseudonymKey));
+    byte[] secret = CanonicalJson.canonicalize(o);
+    try {
+      KeyFile.writeSecret(path, KIND, secret, passphraseOrNull);
+    } finally {
+      Arrays.fill(secret, (byte) 0);
+    }
+  }
+
+  /**
+   * Replaces the vault keys at {@code path} in one step: the new file is written and synced
+   * beside it, then renamed over it, so a crash leaves either the old keys or the new ones.
+   */
+  private static void replaceKeys(Path path, KeysetHandle kek, byte[] pseudonymKey,
+      char[] passphraseOrNull) throws IOException, GeneralSecurityException {
+    Path next = path.resolveSibling(path.getFileName() + ".new");
+    Files.deleteIfExists(next);
+    writeKeys(next, kek, pseudonymKey, passphraseOrNull);
+    try (FileChannel ch = FileChannel.open(next, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    Files.move(next, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    try (FileChannel dir = FileChannel.open(path.toAbsolutePath().getParent(),
+        StandardOpenOption.READ)) {
+      dir.force(true);
+    }
+  }
+
+  /**
+   * The first step of rotating the key-encryption key: a new one is added to the vault keys at
+   * {@code path} and wraps from now on, while the old one stays to unwrap what it wrapped. The
+   * pseudonym key stays (the ledger holds the pseudonyms). Keys that already hold more than one
+   * key-encryption key are from a rotation that was interrupted, and are kept as they are.
+   */
+  public static void beginKeyRotation(Path path, char[] passphraseOrNull) throws IOException {
+    Keys k = readKeys(path, passphraseOrNull);
+    try {
+      if (k.kek().size() == 1) {
+        replaceKeys(path, KeysetHandle.newBuilder(k.kek()).addEntry(KeysetHandle
+            .generateEntryFromParameters(PredefinedAeadParameters.AES256_GCM).withRandomId()
+            .makePrimary()).build(), k.pseudonymKey(), passphraseOrNull);
+      }
+    } catch (GeneralSecurityException e) {
+      throw new IOException("cannot add a key-encryption key", e);
+    } finally {
+      Arrays.fill(k.pseudonymKey(), (byte) 0);
+    }
+  }
+
+  /**
+   * The last step of a rotation: the vault keys keep only the key-encryption key that wraps;
+   * the others are gone from the file (an entry they still wrapped no longer opens).
+   */
+  public static void finishKeyRotation(Path path, char[] passphraseOrNull) throws IOException {
+    Keys k = readKeys(path, passphraseOrNull);
+    try {
+      KeysetHandle.Builder b = KeysetHandle.newBuilder(k.kek());
+      for (int i = b.size() - 1; i >= 0; i--) {
+        if (!b.getAt(i).isPrimary()) {
+          b.deleteAt(i);
+        }
+      }
+      replaceKeys(path, b.build(), k.pseudonymKey(), passphraseOrNull);
+    } catch (GeneralSecurityException e) {
+      throw new IOException("cannot remove the old key-encryption key", e);
+    } finally {
+      Arrays.fill(k.pseudonymKey(), (byte) 0);
     }
   }
 
@@ -217,36 +307,25 @@ public final class Vault {
   /** As {@link #open}, returning {@code salt || resource bytes} (for proofs). */
   public byte[] openWithSalt(String record, long version, String patient, byte[] entry,
       byte[] commitment) throws IntegrityException {
-    if (entry == null || entry.length < 3 || (entry[0] != 1 && entry[0] != 2)) {
-      throw new IntegrityException("vault entry is missing or malformed");
-    }
-    ByteBuffer b = ByteBuffer.wrap(entry);
-    b.get();
-    int wl = b.getShort() & 0xffff;
-    if (wl > entry.length - 3) {
-      throw new IntegrityException("vault entry is malformed");
-    }
-    byte[] wrapped = new byte[wl];
-    b.get(wrapped);
-    byte[] ct = new byte[b.remaining()];
-    b.get(ct);
+    Parts e = Parts.of(entry);
     byte[] aad = aad(record, version, patient);
     byte[] plain;
     try {
-      if (entry[0] == 2) {
-        byte[] raw = kek.decrypt(wrapped, aad);
+      if (e.format() == 2) {
+        byte[] raw = kek.decrypt(e.wrapped(), aad);
         try {
           plain = AesGcmJce.create(AesGcmKey.builder().setParameters(DEK).setKeyBytes(
               SecretBytes.copyFrom(raw, InsecureSecretKeyAccess.get())).build())
-              .decrypt(ct, aad);
+              .decrypt(e.ciphertext(), aad);
         } finally {
           Arrays.fill(raw, (byte) 0);
         }
       } else {
-        KeysetHandle dek = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped, kek, aad);
-        plain = dek.getPrimitive(RegistryConfiguration.get(), Aead.class).decrypt(ct, aad);
+        KeysetHandle dek = TinkProtoKeysetFormat.parseEncryptedKeyset(e.wrapped(), kek, aad);
+        plain = dek.getPrimitive(RegistryConfiguration.get(), Aead.class)
+            .decrypt(e.ciphertext(), aad);
       }
-    } catch (GeneralSecurityException e) {
+    } catch (GeneralSecurityException x) {
       throw new IntegrityException("vault entry does not decrypt");
     }
     if (commitment == null || plain.length < 32
@@ -254,5 +333,56 @@ public final class Vault {
       throw new IntegrityException("vault entry does not match its commitment on the ledger");
     }
     return plain;
+  }
+  /**
+   * Wraps the data key of one entry again, under the key-encryption key that wraps now (for a
+   * rotation); the ciphertext stays as it is, and so does the commitment it matches.
+   *
+   * @throws IntegrityException if the entry is malformed or its data key does not unwrap
+   */
+  public byte[] rewrap(String record, long version, String patient, byte[] entry)
+      throws IntegrityException {
+    Parts e = Parts.of(entry);
+    byte[] aad = aad(record, version, patient);
+    byte[] again;
+    try {
+      if (e.format() == 2) {
+        byte[] raw = kek.decrypt(e.wrapped(), aad);
+        try {
+          again = kek.encrypt(raw, aad);
+        } finally {
+          Arrays.fill(raw, (byte) 0);
+        }
+      } else {
+        again = TinkProtoKeysetFormat.serializeEncryptedKeyset(
+            TinkProtoKeysetFormat.parseEncryptedKeyset(e.wrapped(), kek, aad), kek, aad);
+      }
+    } catch (GeneralSecurityException x) {
+      throw new IntegrityException("vault entry's data key does not unwrap");
+    }
+    return ByteBuffer.allocate(3 + again.length + e.ciphertext().length).put(e.format())
+        .putShort((short) again.length).put(again).put(e.ciphertext()).array();
+  }
+
+  /**
+   * An entry's parts: its format (1 or 2), the wrapped data key, and the ciphertext under it.
+   */
+  private record Parts(byte format, byte[] wrapped, byte[] ciphertext) {
+    static Parts of(byte[] entry) throws IntegrityException {
+      if (entry == null || entry.length < 3 || (entry[0] != 1 && entry[0] != 2)) {
+        throw new IntegrityException("vault entry is missing or malformed");
+      }
+      ByteBuffer b = ByteBuffer.wrap(entry);
+      b.get();
+      int wl = b.getShort() & 0xffff;
+      if (wl > entry.length - 3) {
+        throw new IntegrityException("vault entry is malformed");
+      }
+      byte[] wrapped = new byte[wl];
+      b.get(wrapped);
+      byte[] ct = new byte[b.remaining()];
+      b.get(ct);
+      return new Parts(entry[0], wrapped, ct);
+    }
   }
 }
