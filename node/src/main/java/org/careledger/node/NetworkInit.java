@@ -305,28 +305,12 @@ public final class NetworkInit {
         org.careledger.node.store.LedgerStore to =
             org.careledger.node.store.LedgerStore.open(dir.resolve("ledger"))) {
       for (var family : org.careledger.node.store.LedgerStore.PrivateFamily.values()) {
-        List<org.careledger.node.store.LedgerStore.Write> batch = new java.util.ArrayList<>();
-        IOException[] failed = new IOException[1];
-        from.scanPrivate(family, new byte[0], (k, v) -> {
-          batch.add(new org.careledger.node.store.LedgerStore.Write(family, k, v));
+        from.rewritePrivate(family, to, (k, v) -> {
           if (family == org.careledger.node.store.LedgerStore.PrivateFamily.VAULT) {
             entries[0]++;
           }
-          if (batch.size() == 10_000) {
-            try {
-              to.putPrivate(batch);
-            } catch (IOException e) {
-              failed[0] = e;
-              return false;
-            }
-            batch.clear();
-          }
-          return true;
+          return v;
         });
-        if (failed[0] != null) {
-          throw failed[0];
-        }
-        to.putPrivate(batch);
       }
     }
     return entries[0];

@@ -123,7 +123,6 @@ public final class RecordStore {
   public record Written(String type, String id, long version, long lastUpdated,
       boolean created, boolean deleted) {}
 
-  /** An erasure receipt. */
   /**
    * An erasure's receipt: how many records, and the transactions that anchored it, the last of
    * which is {@code txId} (at {@code leafIndex}, in the block at {@code height}).
@@ -788,9 +787,7 @@ public final class RecordStore {
    */
   public static Rewrapped rewrapVault(LedgerStore store, Vault vault) throws java.io.IOException {
     long[] counts = new long[2];
-    List<LedgerStore.Write> batch = new ArrayList<>();
-    java.io.IOException[] failed = new java.io.IOException[1];
-    store.scanPrivate(PrivateFamily.VAULT, new byte[0], (k, v) -> {
+    store.rewritePrivate(PrivateFamily.VAULT, store, (k, v) -> {
       String key = new String(k, StandardCharsets.UTF_8);
       int slash = key.lastIndexOf('/');
       String rec = key.substring(0, slash);
@@ -800,29 +797,16 @@ public final class RecordStore {
         if (h == null) {
           throw new Vault.IntegrityException("it has no index row");
         }
-        batch.add(new LedgerStore.Write(PrivateFamily.VAULT, k,
-            vault.rewrap(rec, version, h.get("patient").asText(), v)));
+        byte[] again = vault.rewrap(rec, version, h.get("patient").asText(), v);
         counts[0]++;
+        return again;
       } catch (Vault.IntegrityException e) {
         counts[1]++;
         LOG.warn("the vault entry of record {} version {} was left as it was: {}", rec, version,
             e.getMessage());
+        return null;
       }
-      if (batch.size() == 10_000) {
-        try {
-          store.putPrivate(batch);
-        } catch (java.io.IOException e) {
-          failed[0] = e;
-          return false;
-        }
-        batch.clear();
-      }
-      return true;
     });
-    if (failed[0] != null) {
-      throw failed[0];
-    }
-    store.putPrivate(batch);
     store.flushToTables();
     store.compactVault(null, null);
     return new Rewrapped(counts[0], counts[1]);

@@ -742,6 +742,37 @@ public final class LedgerStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Scans a private family of this store and writes to {@code to} (this store or another), under
+   * the same key, the value {@code change} makes of each row; none where it returns null. The
+   * writes go in atomic batches of 10,000 rows.
+   */
+  public void rewritePrivate(PrivateFamily family, LedgerStore to,
+      java.util.function.BinaryOperator<byte[]> change) throws IOException {
+    List<Write> batch = new ArrayList<>();
+    IOException[] failed = new IOException[1];
+    scanPrivate(family, new byte[0], (k, v) -> {
+      byte[] out = change.apply(k, v);
+      if (out != null) {
+        batch.add(new Write(family, k, out));
+      }
+      if (batch.size() == 10_000) {
+        try {
+          to.putPrivate(batch);
+        } catch (IOException e) {
+          failed[0] = e;
+          return false;
+        }
+        batch.clear();
+      }
+      return true;
+    });
+    if (failed[0] != null) {
+      throw failed[0];
+    }
+    to.putPrivate(batch);
+  }
+
   /** Writes node-private rows on their own (rows of a transaction committed in a snapshot). */
   public void putPrivate(List<Write> writes) throws IOException {
     try (WriteBatch batch = new WriteBatch()) {
