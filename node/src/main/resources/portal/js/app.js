@@ -350,35 +350,51 @@ async function consents(body) {
     el("h2", {}, "Your grants"), list, el("h2", {}, "Grant access"), form);
 }
 
+/** Access events per page: a phone fetches and checks this many at a time. */
+const ACCESS_PAGE = 50;
+
 async function access(body) {
-  const res = await guard(() => S.get("/api/v1/patients/me/access-events"));
-  if (!res) return;
-  const events = res.events.slice().reverse();
-  const keys = await guard(() => S.nodeKeys([...new Set(events.filter((e) => e.receipt)
-    .flatMap((e) => e.receipt.treeHead.signatures.map((s) => s.keyId)))])) || new Map();
   const list = el("ul", { class: "list", id: "events" });
-  body.replaceChildren(el("p", { class: "muted" }, events.length + " access events"), list);
-  for (const e of events) {
-    const badge = el("span", { class: "badge pending" }, "checking…");
-    const cls = e.breakGlass ? "breakglass" : e.decision === "deny" ? "deny" : "";
-    list.append(el("li", { class: cls, "data-decision": e.decision,
-      "data-break-glass": String(e.breakGlass) },
-      el("div", { class: "row" }, el("span", { class: "title" },
-        (e.breakGlass ? "BREAK-GLASS: " : "") + e.accessor
-        + (e.accessorOrg ? " (" + e.accessorOrg + ")" : "")), badge),
-      el("div", {}, (e.decision === "allow" ? "Allowed: " : "Refused: ") + e.action + " of "
-        + e.records.length + " record(s)" + (e.types.length ? " — " + e.types.join(", ") : "")),
-      el("div", { class: "muted" }, fmt(e.time) + " · purpose " + (PURPOSES[e.purpose]
-        || e.purpose || "none") + " · " + e.basis + (e.reason ? " · reason: " + e.reason : ""))));
-    try {
-      if (!e.receipt) throw new Error("no receipt");
-      const payload = await L.verifyReceipt(e.receipt, keys);
-      if (payload.contract !== "access") throw new Error("not an access event");
-      mark(badge, true, "✓ on the ledger");
-    } catch (err) {
-      mark(badge, false, "proof failed", err.message);
+  const count = el("p", { class: "muted" }, "");
+  const more = el("div", { id: "older-slot" });
+  body.replaceChildren(count, list, more);
+  let shown = 0;
+  // the node answers the newest events a page at a time; older ones come on request
+  const page = async (older) => {
+    const res = await guard(() => S.get("/api/v1/patients/me/access-events?limit="
+      + ACCESS_PAGE + (older ? "&before=" + encodeURIComponent(older) : "")));
+    if (!res) return;
+    const events = res.events.slice().reverse();
+    shown += events.length;
+    count.textContent = shown + " access events" + (res.older ? " (the newest; older ones below)"
+      : "");
+    more.replaceChildren(res.older ? el("button", { type: "button", id: "older",
+      on: { click: () => page(res.older) } }, "Show older events") : "");
+    const keys = await guard(() => S.nodeKeys([...new Set(events.filter((e) => e.receipt)
+      .flatMap((e) => e.receipt.treeHead.signatures.map((s) => s.keyId)))])) || new Map();
+    for (const e of events) {
+      const badge = el("span", { class: "badge pending" }, "checking…");
+      const cls = e.breakGlass ? "breakglass" : e.decision === "deny" ? "deny" : "";
+      list.append(el("li", { class: cls, "data-decision": e.decision,
+        "data-break-glass": String(e.breakGlass) },
+        el("div", { class: "row" }, el("span", { class: "title" },
+          (e.breakGlass ? "BREAK-GLASS: " : "") + e.accessor
+          + (e.accessorOrg ? " (" + e.accessorOrg + ")" : "")), badge),
+        el("div", {}, (e.decision === "allow" ? "Allowed: " : "Refused: ") + e.action + " of "
+          + e.records.length + " record(s)" + (e.types.length ? " — " + e.types.join(", ") : "")),
+        el("div", { class: "muted" }, fmt(e.time) + " · purpose " + (PURPOSES[e.purpose]
+          || e.purpose || "none") + " · " + e.basis + (e.reason ? " · reason: " + e.reason : ""))));
+      try {
+        if (!e.receipt) throw new Error("no receipt");
+        const payload = await L.verifyReceipt(e.receipt, keys);
+        if (payload.contract !== "access") throw new Error("not an access event");
+        mark(badge, true, "✓ on the ledger");
+      } catch (err) {
+        mark(badge, false, "proof failed", err.message);
+      }
     }
-  }
+  };
+  await page(null);
 }
 
 async function data(body) {

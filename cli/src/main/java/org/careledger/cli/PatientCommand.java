@@ -139,7 +139,17 @@ final class PatientCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       ApiClient api = client.connect(client.loadKey());
-      JsonNode events = api.get("/api/v1/patients/me/access-events").get("events");
+      // the node answers the newest events a page at a time, oldest first within the page
+      java.util.LinkedList<JsonNode> events = new java.util.LinkedList<>();
+      String older = null;
+      do {
+        JsonNode page = api.get("/api/v1/patients/me/access-events?limit=1000"
+            + (older == null ? "" : "&before=" + older));
+        List<JsonNode> got = new java.util.ArrayList<>();
+        page.get("events").forEach(got::add);
+        events.addAll(0, got);
+        older = page.has("older") ? page.get("older").asText() : null;
+      } while (older != null);
       List<byte[]> trusted = genesis == null ? null
           : GenesisFile.parse(Files.readAllBytes(genesis)).nodeKeys();
       int bad = 0;

@@ -185,6 +185,29 @@ class ConsentFlowTest {
     for (JsonNode e : list2.get("events")) {
       assertThat(ProofCheck.receipt(e.get("receipt"), trusted)).isEmpty();
     }
+    // the events come a page at a time, newest first; the pages together are the whole list
+    List<String> whole = new java.util.ArrayList<>();
+    list2.get("events").forEach(e -> whole.add(e.get("tx").asText() + e.get("index")));
+    assertThat(list2.has("older")).isFalse();
+    List<String> paged = new java.util.ArrayList<>();
+    String older = null;
+    int pages = 0;
+    do {
+      JsonNode page = patient.get("/api/v1/patients/me/access-events?limit=2"
+          + (older == null ? "" : "&before=" + older));
+      assertThat(page.get("events").size()).isBetween(1, 2);
+      List<String> ids = new java.util.ArrayList<>();
+      page.get("events").forEach(e -> ids.add(e.get("tx").asText() + e.get("index")));
+      paged.addAll(0, ids);
+      older = page.has("older") ? page.get("older").asText() : null;
+      pages++;
+    } while (older != null);
+    assertThat(paged).isEqualTo(whole);
+    assertThat(pages).isEqualTo((whole.size() + 1) / 2);
+    assertThatThrownBy(() -> patient.get("/api/v1/patients/me/access-events?limit=0"))
+        .hasMessageContaining("'limit' must be 1 to 1000");
+    assertThatThrownBy(() -> patient.get("/api/v1/patients/me/access-events?before=x"))
+        .hasMessageContaining("'older' cursor");
     // the proof check is real: a doctored tree head fails it
     ObjectNode doctored = (ObjectNode) list2.get("events").get(0).get("receipt").deepCopy();
     ((ObjectNode) doctored.get("treeHead").get("header")).put("logSize", 1);

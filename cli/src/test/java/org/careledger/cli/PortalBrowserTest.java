@@ -193,6 +193,23 @@ class PortalBrowserTest {
     phone.screenshot("doctored-proof-rejected");
     ((JavascriptExecutor) phone.driver).executeScript("window.fetch = window.__fetch;");
 
+    // a long access log comes 50 events at a time, the newest first; older ones on request
+    for (int i = 0; i < 55; i++) {
+      assertThat(records.get("/Patient/" + patientId).statusCode()).isEqualTo(200);
+    }
+    phone.click("#tab-timeline");
+    phone.click("#tab-access");
+    phone.waitFor("#older");
+    assertThat(phone.driver.findElements(By.cssSelector("#events li"))).hasSize(50);
+    assertThat(phone.driver.findElements(By.cssSelector("#events li.breakglass"))).isEmpty();
+    phone.click("#older");
+    phone.waiting(30).until(d -> d.findElements(By.cssSelector("#events li")).size() > 50);
+    phone.waiting(30).until(d -> d.findElements(By.cssSelector("#events .badge.pending"))
+        .isEmpty());
+    assertThat(phone.driver.findElements(By.cssSelector("#events .badge.bad"))).isEmpty();
+    assertThat(phone.driver.findElements(By.cssSelector("#events li.breakglass"))).isNotEmpty();
+    phone.screenshot("older-access-events");
+
     // download all my records as a FHIR Bundle
     phone.click("#tab-data");
     phone.click("#download");

@@ -105,8 +105,7 @@ final class PatientApi {
       case "/api/v1/patients/me/access-events" -> {
         get(method);
         Fields q = Request.extractQueryParameters(request);
-        ApiHandler.json(response, callback, 200,
-            events(pseudonyms(patient(session)), after(q.getValue("after"))));
+        ApiHandler.json(response, callback, 200, events(pseudonyms(patient(session)), page(q)));
       }
       case "/api/v1/access-events" -> {
         get(method);
@@ -257,30 +256,68 @@ final class PatientApi {
   }
 
   /**
-   * Access events about these pseudonyms after {@code after} (ms), oldest first, each with the
-   * receipt (inclusion proof against the latest signed head) of the transaction recording it.
+   * Which access events to answer: those after {@code after} (ms) and, when {@code before} is
+   * set (an {@code older} cursor of an earlier answer), before that event; of those, the
+   * {@code limit} newest.
    */
-  private JsonNode events(List<String> pseudonyms, long after) {
+  record Page(long after, String beforeOrNull, int limit) {}
+
+  /** The default and the largest number of access events in one answer. */
+  static final int EVENTS_PAGE = 200;
+  static final int EVENTS_PAGE_MAX = 1000;
+
+  private static Page page(Fields q) {
+    String before = q.getValue("before");
+    if (before != null && !before.matches("\\d{15}/[0-9a-f]{64}/\\d{4}")) {
+      throw new ApiHandler.Problem(400, "bad-parameter", "Invalid parameter",
+          "'before' must be the 'older' cursor of an earlier answer");
+    }
+    String limit = q.getValue("limit");
+    if (limit != null && (!limit.matches("\\d{1,4}") || Integer.parseInt(limit) < 1
+        || Integer.parseInt(limit) > EVENTS_PAGE_MAX)) {
+      throw new ApiHandler.Problem(400, "bad-parameter", "Invalid parameter",
+          "'limit' must be 1 to " + EVENTS_PAGE_MAX);
+    }
+    return new Page(after(q.getValue("after")), before,
+        limit == null ? EVENTS_PAGE : Integer.parseInt(limit));
+  }
+
+  /** An event's place in the order of events: time, transaction, index within it. */
+  private static String cursor(JsonNode e) {
+    return String.format("%015d", e.get("time").asLong()) + "/" + e.get("tx").asText() + "/"
+        + String.format("%04d", e.get("index").asLong());
+  }
+
+  /**
+   * Access events about these pseudonyms, oldest first, each with the receipt of the
+   * transaction that recorded it: the newest {@code page.limit()} of those the page selects,
+   * and, when there are older ones, {@code older}: the cursor that asks for them.
+   */
+  private JsonNode events(List<String> pseudonyms, Page page) {
+    String before = page.beforeOrNull();
     List<JsonNode> all = new ArrayList<>();
     for (String pp : pseudonyms) {
       scan(AccessLog.prefix(pp), (k, v) -> {
         JsonNode e = parse(v);
-        if (e.get("time").asLong() > after) {
+        if (e.get("time").asLong() > page.after()
+            && (before == null || cursor(e).compareTo(before) < 0)) {
           all.add(e);
         }
         return true;
       });
     }
-    all.sort(java.util.Comparator.comparingLong((JsonNode e) -> e.get("time").asLong())
-        .thenComparing(e -> e.get("tx").asText()).thenComparingLong(e -> e.get("index")
-            .asLong()));
+    all.sort(java.util.Comparator.comparing(PatientApi::cursor));
+    List<JsonNode> shown = all.subList(Math.max(0, all.size() - page.limit()), all.size());
     ObjectNode o = CanonicalJson.object();
     ArrayNode events = o.putArray("events");
     Map<String, JsonNode> receipts = new HashMap<>();
-    for (JsonNode e : all) {
+    for (JsonNode e : shown) {
       ObjectNode eo = ((ObjectNode) e).deepCopy();
       eo.set("receipt", receipts.computeIfAbsent(e.get("tx").asText(), this::receipt));
       events.add(eo);
+    }
+    if (shown.size() < all.size()) {
+      o.put("older", cursor(shown.get(0)));
     }
     o.put("atHeight", ledger.latest().header().height());
     return o;
@@ -299,7 +336,7 @@ final class PatientApi {
         throw new ApiHandler.Problem(403, "forbidden", "Not allowed",
             "a patient sees the access events about themselves only");
       }
-      return events(pseudonyms(patient(s)), after(q.getValue("after")));
+      return events(pseudonyms(patient(s)), page(q));
     }
     if (s.role() != Role.AUDITOR) {
       throw new ApiHandler.Problem(403, "forbidden", "Not allowed",
@@ -314,7 +351,7 @@ final class PatientApi {
       throw new ApiHandler.Problem(404, "not-found", "No such patient",
           "no patient identity " + who);
     }
-    return events(pseudonyms(p), after(q.getValue("after")));
+    return events(pseudonyms(p), page(q));
   }
 
   /**
@@ -344,7 +381,8 @@ final class PatientApi {
       write(response, ": careledger access events for " + p.id() + "\n\n", false);
       while (System.currentTimeMillis() < end) {
         StringBuilder sb = new StringBuilder();
-        for (JsonNode e : events(pseudonyms, after).get("events")) {
+        for (JsonNode e : events(pseudonyms, new Page(after, null, Integer.MAX_VALUE))
+            .get("events")) {
           long t = e.get("time").asLong();
           String data = new String(CanonicalJson.canonicalize(e), StandardCharsets.UTF_8);
           sb.append("id: ").append(t).append("\nevent: ")
