@@ -43,8 +43,7 @@ final class VaultCommand {
         throw new IOException("there are no vault keys at " + keys + " (a node makes them at"
             + " its first start)");
       }
-      // checks the keys open before anything changes
-      Vault.open(keys, pass);
+      // reads the keys (a wrong passphrase or a damaged file stops here) before it writes
       Vault.beginKeyRotation(keys, pass);
       RecordStore.Rewrapped done;
       try (LedgerStore store = LedgerStore.open(config.ledgerDir())) {

@@ -226,7 +226,8 @@ public final class LedgerStore implements AutoCloseable {
   /**
    * True if a running process holds the RocksDB store in {@code ledger} open: RocksDB keeps a
    * POSIX lock on its LOCK file while it is open for writing, and a lock taken here conflicts
-   * with it. A backup or a stopped node's store is not locked.
+   * with it. A backup or a stopped node's store is not locked. For other processes' stores
+   * only (the CLI's): closing the file here would drop this process's own lock on it.
    */
   public static boolean inUse(Path ledger) throws IOException {
     Path lock = ledger.resolve("LOCK");
